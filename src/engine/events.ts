@@ -1,0 +1,84 @@
+// The events an experiment emits: the NDJSON stream, the journal and the timeline are all made of these.
+import type { Breach, SliName, Slis } from './slis.ts';
+
+export type Phase = 'preflight' | 'baseline' | 'inject' | 'observe' | 'rollback' | 'verify' | 'done';
+export const PHASES: readonly Phase[] = ['preflight', 'baseline', 'inject', 'observe', 'rollback', 'verify', 'done'];
+
+/** Why the fault is being rolled back. */
+export type RollbackTrigger = 'breach' | 'budget' | 'duration' | 'emergency-stop' | 'signal' | 'manual' | 'error';
+
+/** How the experiment ended; each status has one exit code (DESIGN.md). */
+export type RunStatus =
+  | 'passed' // finished, SLOs held
+  | 'invalid' // bad usage, config or input; nothing injected
+  | 'refused' // preflight or baseline refused; nothing injected
+  | 'breach' // SLO breached, rolled back and recovered
+  | 'budget' // budget limit reached, stopped and rolled back
+  | 'stopped' // emergency stop or signal, rolled back
+  | 'rollback-failed'; // rollback failed or recovery not verified: faults may remain
+
+export const EXIT_CODE: Record<RunStatus, number> = {
+  passed: 0,
+  invalid: 1,
+  refused: 2,
+  breach: 3,
+  budget: 4,
+  stopped: 5,
+  'rollback-failed': 6,
+};
+
+export interface BudgetView {
+  costPerRequestUsd: number;
+  experimentSpentUsd: number;
+  experimentCapUsd: number;
+  daySpentUsd: number;
+  /** held by other running experiments (not yet spent) */
+  dayReservedUsd: number;
+  dayCapUsd: number;
+  requestsSent: number;
+  burnUsdPerMin: number;
+  /** time until the nearer cap at the current burn rate; null when not burning */
+  timeToCapMs: number | null;
+}
+
+export interface ImpactView {
+  score: number;
+  band: ImpactBand;
+  driver: SliName | null;
+  peak: number;
+}
+export type ImpactBand = 'none' | 'low' | 'moderate' | 'high' | 'critical';
+
+export interface Summary {
+  status: RunStatus;
+  exitCode: number;
+  experiment: string;
+  experimentId: string;
+  spentUsd: number;
+  requests: number;
+  detectionMs: number | null;
+  recoveryMs: number | null;
+  peakImpact: number;
+  trigger: RollbackTrigger | null;
+  reason: string;
+  faultRemoved: boolean;
+  recoveryVerified: boolean | null;
+  durationMs: number;
+  journalPath: string | null;
+}
+
+interface Base { ts: number }
+export type GamedayEvent =
+  | (Base & { type: 'phase'; phase: Phase; detail?: string })
+  | (Base & { type: 'tick'; phase: Phase; slis: Slis; budget: BudgetView; impact: ImpactView; faultActive: boolean })
+  | (Base & { type: 'breach'; breaches: Breach[] })
+  | (Base & { type: 'budget'; scope: 'experiment' | 'day'; thresholdPct: number; spentUsd: number; capUsd: number })
+  | (Base & { type: 'rollback'; step: string; result: 'ok' | 'failed' | 'started'; attempt: number; durationMs?: number; trigger?: RollbackTrigger; message?: string })
+  | (Base & { type: 'note'; text: string; source?: 'user' | 'engine' })
+  | (Base & { type: 'preflight'; check: string; ok: boolean; detail: string })
+  | (Base & { type: 'emergency-stop'; source: string })
+  | (Base & { type: 'error'; message: string; fatal?: boolean })
+  | (Base & { type: 'summary' } & Summary);
+
+export type EventType = GamedayEvent['type'];
+export type EventListener = (event: GamedayEvent) => void;

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.{ts,tsx}'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Integration tests measure timing on a 2-core machine: run files one at a time so they do
+    // not starve each other's event loops and turn into flaky timing failures.
+    fileParallelism: false,
+    reporters: ['default'],
+  },
+});
