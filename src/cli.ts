@@ -1,0 +1,88 @@
+// gameday's command line. Each command lives in src/commands; this file only parses arguments.
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from './config/errors.ts';
+
+const program = new Command();
+program
+  .name('gameday')
+  .description('Budget-aware chaos engineering: one experiment at a time, rolled back the moment an SLO breaks.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+const withCommon = (cmd: Command): Command =>
+  cmd
+    .option('--config <file>', 'config file overriding config/default.yaml')
+    .option('--state-dir <dir>', 'ledger and journals (env GAMEDAY_STATE_DIR; default $XDG_STATE_HOME/gameday)');
+
+let exitCode = 0;
+
+withCommon(
+  program
+    .command('run')
+    .description('run one experiment (with no --target: the embedded demo)')
+    .option('--experiment <file>', 'experiment file (YAML)')
+    .option('--experiment-type <type>', 'a template from config/experiments: latency, errors, blackhole, reset, bandwidth')
+    .option('--target <url>', 'the service whose SLOs are guarded')
+    .option('--budget <usd>', 'money this experiment may spend (≤ budget.maxExperimentUsd)')
+    .option('--duration <duration>', 'how long the fault stays in, e.g. 2m')
+    .option('--rps <n>', 'requests per second')
+    .option('--headless', 'no control room: text or NDJSON on stdout (also when stdout is not a terminal)')
+    .addOption(new Option('--output <format>', 'headless output').choices(['text', 'json']).default('text'))
+    .option('--journal <file>', 'where to write the journal (default: <state-dir>/journals/<id>.json)')
+    .option('--metrics-port <port>', 'Prometheus /metrics port while the run lasts (0 = off)'),
+).action(async (opts) => {
+  const { runExperimentCommand } = await import('./commands/run.ts');
+  exitCode = await runExperimentCommand(opts);
+});
+
+withCommon(program.command('emergency-stop').description('halt every running experiment of this state dir, roll back, and latch').option('--clear', 'clear the latch so experiments may start again')).action(
+  async (opts) => {
+    const { emergencyStopCommand } = await import('./commands/emergency-stop.ts');
+    const { stateDirFrom } = await import('./commands/common.ts');
+    exitCode = await emergencyStopCommand({ stateDir: stateDirFrom(opts), clear: Boolean(opts.clear) });
+  },
+);
+
+withCommon(program.command('budget-status').description("today's spend, the caps, what running experiments hold, the last experiments").option('--json', 'stable JSON for scripts')).action(
+  async (opts) => {
+    const { budgetStatusCommand } = await import('./commands/budget-status.ts');
+    const { stateDirFrom } = await import('./commands/common.ts');
+    exitCode = await budgetStatusCommand({ stateDir: stateDirFrom(opts), json: Boolean(opts.json) });
+  },
+);
+
+withCommon(program.command('validate').description('check an experiment file; every problem by field path').argument('<file>', 'experiment file')).action(async (file, opts) => {
+  const { validateCommand } = await import('./commands/validate.ts');
+  exitCode = await validateCommand(file, opts);
+});
+
+withCommon(program.command('recover').description('roll back experiments whose controller died (also done at the start of every run)')).action(async (opts) => {
+  const { recoverCommand } = await import('./commands/recover.ts');
+  const { stateDirFrom } = await import('./commands/common.ts');
+  exitCode = await recoverCommand({ stateDir: stateDirFrom(opts) });
+});
+
+withCommon(program.command('report').description("render a finished experiment's journal as a Markdown game-day report").argument('<journal>', 'journal file')).action(async (journal) => {
+  const { reportCommand } = await import('./commands/report.ts');
+  exitCode = await reportCommand(journal);
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version end here with code 0; usage mistakes with 1.
+    exitCode = err.exitCode === 0 ? 0 : 1;
+  } else if (err instanceof ConfigError) {
+    process.stderr.write(err.format() + '\n');
+    exitCode = 1;
+  } else {
+    process.stderr.write(`gameday: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    exitCode = 70;
+  }
+}
+process.exitCode = exitCode;
+// Anything still holding the event loop (a socket in TIME_WAIT handling, a stray timer) must not
+// keep a finished command alive.
+setTimeout(() => process.exit(exitCode), 200).unref();

@@ -1,0 +1,149 @@
+// gameday run: resolve the plan, open the ledger, recover dead experiments, run one experiment with a
+// face (the control room, or text/NDJSON when headless), write the journal, exit with its code.
+import { hostname } from 'node:os';
+import { Ledger, LedgerError, type ExperimentHandle } from '../budget/ledger.ts';
+import { resolveStateDir, StateDirError } from '../budget/state-dir.ts';
+import { ConfigError } from '../config/errors.ts';
+import { describePlan, resolveRunPlan, type RunFlags } from '../config/plan.ts';
+import type { ControllerLink } from '../engine/run.ts';
+import { ExperimentRun } from '../engine/run.ts';
+import { EXIT_CODE } from '../engine/events.ts';
+import { recoverDead } from '../engine/recovery.ts';
+import { defaultJournalPath, JournalWriter } from '../headless/journal.ts';
+import { ndjsonReporter } from '../headless/ndjson-reporter.ts';
+import { makeRedactor } from '../headless/redact.ts';
+import { formatSummary, textReporter } from '../headless/text-reporter.ts';
+import { createGamedayStore } from '../state/store.ts';
+import { RunMetrics } from '../telemetry/metrics.ts';
+import { printConfigError } from './common.ts';
+
+export interface RunCommandOptions extends RunFlags {
+  headless?: boolean;
+  output?: string;
+  journal?: string;
+}
+
+/** `gameday emergency-stop` signals live controllers with this; they also read the latch each tick. */
+export const EMERGENCY_SIGNAL: NodeJS.Signals = 'SIGUSR2';
+
+function linkFor(handle: ExperimentHandle, ledger: Ledger): ControllerLink {
+  return {
+    heartbeat: (phase) => handle.heartbeat(phase),
+    stopLatched: () => ledger.stopLatch().latched,
+    setRollbackPlan: (plan) => handle.setRollbackPlan(plan),
+    ackStopped: () => handle.ackStopped(),
+  };
+}
+
+export async function runExperimentCommand(opts: RunCommandOptions): Promise<number> {
+  const stderr = process.stderr;
+  if (opts.output !== undefined && opts.output !== 'text' && opts.output !== 'json') {
+    stderr.write(`--output: expected text or json, got "${opts.output}"\n`);
+    return EXIT_CODE.invalid;
+  }
+  let plan;
+  try {
+    plan = resolveRunPlan(opts);
+  } catch (err) {
+    if (printConfigError(err)) return EXIT_CODE.invalid;
+    throw err;
+  }
+
+  // Fail closed: without a readable ledger there is no budget, so nothing runs.
+  const stateDir = resolveStateDir(plan.stateDir);
+  let ledger: Ledger;
+  try {
+    ledger = Ledger.open(stateDir);
+  } catch (err) {
+    if (err instanceof LedgerError || err instanceof StateDirError) {
+      stderr.write(`gameday: refusing to run: ${err.message}\n`);
+      return EXIT_CODE.refused;
+    }
+    throw err;
+  }
+
+  const redact = makeRedactor();
+  const headless = Boolean(opts.headless) || !process.stdout.isTTY || !process.stdin.isTTY;
+  const out = process.stdout;
+  try {
+    const recovered = await recoverDead(ledger);
+    for (const d of recovered.dead) stderr.write(`gameday: a controller died: ${d}; its reservation counts as spent\n`);
+    for (const r of recovered.results) stderr.write(`gameday: ${r.ok ? 'rolled back' : 'ROLLBACK FAILED for'} dead experiment ${r.name} (${r.id}): ${r.detail}\n`);
+
+    const handle = ledger.registerExperiment({
+      name: plan.name,
+      pid: process.pid,
+      host: hostname(),
+      experimentCapUsd: plan.budget.experimentCapUsd,
+      dailyCapUsd: plan.budget.dailyCapUsd,
+      costPerRequestUsd: plan.budget.costPerRequestUsd,
+    });
+    const journalPath = opts.journal ?? defaultJournalPath(stateDir, handle.id);
+    const store = createGamedayStore();
+    const run = new ExperimentRun({ plan, experimentId: handle.id, budget: handle, store, link: linkFor(handle, ledger), journalPath });
+    const journal = new JournalWriter(journalPath, { experimentId: handle.id, name: plan.name, startedAt: new Date().toISOString(), plan: describePlan(plan) }, redact);
+    run.onEvent(journal.record);
+
+    let metrics: RunMetrics | null = null;
+    if (plan.metrics.port !== 0) {
+      metrics = new RunMetrics(plan.slo);
+      metrics.setOutcomeSource(() => run.outcomeCounts());
+      run.onEvent(metrics.observe);
+      const addr = await metrics.listen(plan.metrics.host, plan.metrics.port);
+      if (!addr) {
+        run.addNote(`metrics port ${plan.metrics.host}:${plan.metrics.port} is taken: no /metrics for this run (use --metrics-port)`);
+        metrics = null;
+      }
+    }
+
+    let face: { waitUntilExit(): Promise<void>; unmount(): void } | null = null;
+    if (headless) {
+      run.onEvent(opts.output === 'json' ? ndjsonReporter(out, redact) : textReporter(out, redact));
+    } else {
+      const { renderControlRoom } = await import('../../components/render-control-room.tsx');
+      face = renderControlRoom({ store, controls: run });
+    }
+
+    const onSignal = (name: NodeJS.Signals) => () => run.signal(name);
+    const onEmergency = () => run.emergencyStop('emergency-stop command');
+    const handlers: [NodeJS.Signals, () => void][] = [
+      ['SIGINT', onSignal('SIGINT')],
+      ['SIGTERM', onSignal('SIGTERM')],
+      ['SIGHUP', onSignal('SIGHUP')],
+      [EMERGENCY_SIGNAL, onEmergency],
+    ];
+    for (const [sig, h] of handlers) process.on(sig, h);
+
+    let summary;
+    try {
+      summary = await run.run();
+    } finally {
+      for (const [sig, h] of handlers) process.off(sig, h);
+    }
+    try {
+      journal.write(summary);
+    } catch (err) {
+      stderr.write(`gameday: could not write the journal ${journalPath}: ${(err as Error).message}\n`);
+    }
+    handle.finish(summary.status, summary.requests);
+    await metrics?.close();
+    if (face) {
+      await face.waitUntilExit();
+      // The control room is gone from the screen: leave the result where the shell can see it.
+      out.write(redact(formatSummary(summary)) + '\n');
+    }
+    return summary.exitCode;
+  } catch (err) {
+    if (err instanceof LedgerError) {
+      stderr.write(`gameday: ledger error: ${err.message}\n`);
+      return EXIT_CODE['rollback-failed'];
+    }
+    if (err instanceof ConfigError) {
+      stderr.write(err.format() + '\n');
+      return EXIT_CODE.invalid;
+    }
+    throw err;
+  } finally {
+    ledger.close();
+  }
+}

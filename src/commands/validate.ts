@@ -1,0 +1,18 @@
+// gameday validate FILE: every problem by field path, exit 1; a short description when it is fine.
+import { resolveRunPlan } from '../config/plan.ts';
+import { printConfigError } from './common.ts';
+import { formatDurationMs } from '../config/duration.ts';
+
+export async function validateCommand(file: string, opts: { config?: string }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  try {
+    const plan = resolveRunPlan({ experiment: file, config: opts.config });
+    out.write(
+      `${file}: ok — "${plan.name}": ${plan.fault.type} fault on ${plan.targetUrl ?? 'the embedded demo'}, ` +
+        `${plan.traffic.rps} rps for ${formatDurationMs(plan.schedule.durationMs)}, budget $${plan.budget.experimentCapUsd}\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (printConfigError(err)) return 1;
+    throw err;
+  }
+}

@@ -1,0 +1,140 @@
+// Layering: defaults (config/default.yaml) < --config FILE < GAMEDAY_* environment < flags.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { ConfigError, formatIssues } from './errors.ts';
+import { ConfigFileSchema, ConfigSchema, ExperimentSchema, type Config, type Experiment } from './schema.ts';
+import { parseDurationMs } from './duration.ts';
+
+export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_CONFIG_FILE = join(ROOT_DIR, 'config', 'default.yaml');
+export const EXPERIMENTS_DIR = join(ROOT_DIR, 'config', 'experiments');
+
+/** Reads a YAML file into plain data; a missing file or a syntax error is a ConfigError. */
+export function readYamlFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError([code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (err as Error).message})`], path);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError(doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`), path);
+  }
+  return doc.toJS() ?? {};
+}
+
+function deepMerge<T>(base: T, over: unknown): T {
+  if (over === undefined || over === null || typeof over !== 'object' || Array.isArray(over)) return (over ?? base) as T;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    out[k] = k in out && typeof out[k] === 'object' && !Array.isArray(out[k]) ? deepMerge(out[k], v) : v;
+  }
+  return out as T;
+}
+
+/** The GAMEDAY_* variables and the config field each one sets. */
+export const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'string' }> = {
+  GAMEDAY_COST_PER_REQUEST_USD: { path: ['budget', 'costPerRequestUsd'], kind: 'number' },
+  GAMEDAY_MAX_EXPERIMENT_USD: { path: ['budget', 'maxExperimentUsd'], kind: 'number' },
+  GAMEDAY_DAILY_CAP_USD: { path: ['budget', 'dailyCapUsd'], kind: 'number' },
+  GAMEDAY_METRICS_PORT: { path: ['metrics', 'port'], kind: 'number' },
+  GAMEDAY_METRICS_HOST: { path: ['metrics', 'host'], kind: 'string' },
+  GAMEDAY_STATE_DIR: { path: ['stateDir'], kind: 'string' },
+};
+
+function envLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const layer: Record<string, Record<string, unknown> | unknown> = {};
+  const problems: string[] = [];
+  for (const [name, { path, kind }] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    let value: unknown = raw;
+    if (kind === 'number') {
+      value = Number(raw);
+      if (!Number.isFinite(value)) {
+        problems.push(`${name}: expected a number, got "${raw}"`);
+        continue;
+      }
+    }
+    const [a, b] = path;
+    if (b) layer[a] = { ...((layer[a] as object) ?? {}), [b]: value };
+    else layer[a] = value;
+  }
+  if (problems.length) throw new ConfigError(problems, 'environment');
+  return layer;
+}
+
+export interface ConfigSources {
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** already-parsed overrides from flags, same shape as a config file */
+  flags?: Record<string, unknown>;
+}
+
+/** The effective config; every problem reported by field path, with the layer it came from. */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const defaults = readYamlFile(DEFAULT_CONFIG_FILE);
+  let merged: unknown = defaults;
+  if (sources.configFile) {
+    const fileData = readYamlFile(sources.configFile);
+    const parsed = ConfigFileSchema.safeParse(fileData);
+    if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues), sources.configFile);
+    merged = deepMerge(merged, fileData);
+  }
+  merged = deepMerge(merged, envLayer(sources.env ?? process.env));
+  if (sources.flags) merged = deepMerge(merged, sources.flags);
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues), 'configuration');
+  return result.data;
+}
+
+export function experimentTypes(): string[] {
+  if (!existsSync(EXPERIMENTS_DIR)) return [];
+  return readdirSync(EXPERIMENTS_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .sort();
+}
+
+export function experimentTypeFile(type: string): string {
+  const types = experimentTypes();
+  if (!types.includes(type)) {
+    throw new ConfigError([`--experiment-type: unknown type "${type}"; available: ${types.join(', ')}`]);
+  }
+  return join(EXPERIMENTS_DIR, `${type}.yaml`);
+}
+
+/** Parses experiment data; every problem by field path, prefixed by the file name. */
+export function parseExperiment(data: unknown, source: string): Experiment {
+  const parsed = ExperimentSchema.safeParse(data);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues), source);
+  return parsed.data;
+}
+
+export function loadExperimentFile(path: string): Experiment {
+  return parseExperiment(readYamlFile(path), path);
+}
+
+/** A duration flag such as --duration 2m; a ConfigError naming the flag when it is not one. */
+export function parseDurationFlag(flag: string, text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms <= 0) throw new ConfigError([`${flag}: expected a duration such as "30s" or "2m", got "${text}"`]);
+  return ms;
+}
+
+export function parsePositiveFlag(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError([`${flag}: expected a positive number, got "${text}"`]);
+  return n;
+}
+
+export function parsePortFlag(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError([`${flag}: expected a port 0–65535, got "${text}"`]);
+  return n;
+}

@@ -1,0 +1,564 @@
+// One experiment, end to end: preflight → baseline → inject → observe → rollback → verify → done.
+// The fault is removed on every path out of run(), errors included; the store gets one snapshot per
+// tick, never one per request.
+import type { BudgetAccount } from '../budget/budget.ts';
+import type { RunPlan } from '../config/plan.ts';
+import { formatDurationMs } from '../config/duration.ts';
+import { runCommand } from '../faults/command-driver.ts';
+import { describeProxyFault } from '../faults/driver.ts';
+import { appendTimeline, HISTORY_MS, type GamedayStore, type PreflightCheck, type RunControls } from '../state/store.ts';
+import { timelineEntryFor } from '../state/timeline.ts';
+import { BurnMeter, budgetView, estimateCost, newCrossings } from './budget-watch.ts';
+import { nowMs, sleep } from './clock.ts';
+import { EXIT_CODE, type GamedayEvent, type Phase, type RollbackTrigger, type RunStatus, type Summary } from './events.ts';
+import { HealthProber } from './health.ts';
+import { impactBand, impactScore } from './impact.ts';
+import { runRollback, type RollbackStepRun } from './rollback.ts';
+import { findBreaches, formatSli, SLI_LABEL, type Slis } from './slis.ts';
+import { SloWindow } from './slo-window.ts';
+import { buildTopology, toProxyFault, type Topology, type WatchdogPlan } from './topology.ts';
+import { TrafficGenerator } from './traffic.ts';
+
+/** The ledger's view of this controller; absent in tests that use an in-memory budget. */
+export interface ControllerLink {
+  /** each tick; says why the controller must stop now, or null to carry on */
+  heartbeat(phase: Phase): 'emergency-stop' | 'not-running' | null;
+  /** the emergency-stop latch of the state dir is set (checked at preflight) */
+  stopLatched(): boolean;
+  /** written before an external fault goes in, cleared once it is out */
+  setRollbackPlan(plan: WatchdogPlan | null): void;
+  /** tell `gameday emergency-stop` this controller has rolled back */
+  ackStopped(): void;
+}
+
+export interface RunOptions {
+  plan: RunPlan;
+  experimentId: string;
+  budget: BudgetAccount;
+  store: GamedayStore;
+  emit?: (event: GamedayEvent) => void;
+  link?: ControllerLink;
+  journalPath?: string | null;
+  /** for tests: build the topology another way */
+  topology?: (plan: RunPlan) => Promise<Topology>;
+}
+
+/** A preflight or baseline refusal: nothing was injected. */
+class Refusal extends Error {}
+
+interface Trigger {
+  trigger: RollbackTrigger;
+  reason: string;
+  atMs: number;
+}
+
+export class ExperimentRun implements RunControls {
+  private readonly plan: RunPlan;
+  private readonly store: GamedayStore;
+  private readonly budget: BudgetAccount;
+  private readonly window: SloWindow;
+  private readonly burn = new BurnMeter();
+  private readonly crossings = new Set<string>();
+  private readonly listeners: ((e: GamedayEvent) => void)[] = [];
+  private topology: Topology | null = null;
+  private traffic: TrafficGenerator | null = null;
+  private health: HealthProber | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private phase: Phase = 'preflight';
+  private startedAtMs = nowMs();
+  private faultStartedAtMs: number | null = null;
+  private injectAttempted = false;
+  private faultRemoved = false;
+  private removal: Promise<void> | null = null;
+  private trigger: Trigger | null = null;
+  private stopRequested: Trigger | null = null;
+  private wake: (() => void) | null = null;
+  private baseline: Slis | null = null;
+  private lastSlis: Slis | null = null;
+  private peakImpact = 0;
+  private budgetExhausted: string | null = null;
+  private paused = false;
+  private lastHistoryMs = 0;
+  private goodSinceMs: number | null = null;
+
+  constructor(private readonly opts: RunOptions) {
+    this.plan = opts.plan;
+    this.store = opts.store;
+    this.budget = opts.budget;
+    this.window = new SloWindow({ windowMs: this.plan.slo.windowMs });
+    if (opts.emit) this.listeners.push(opts.emit);
+  }
+
+  /** the traffic generator's totals by outcome (for /metrics) */
+  outcomeCounts(): Record<string, number> {
+    return this.traffic ? { ...this.traffic.stats().byOutcome } : {};
+  }
+
+  onEvent(listener: (e: GamedayEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  // ---- controls (keys, signals, emergency-stop command) ----
+
+  /** Immediate: starts removing the fault before anything else happens. */
+  emergencyStop(source: string): void {
+    if (this.stopRequested?.trigger === 'emergency-stop') return;
+    this.emit({ type: 'emergency-stop', ts: Date.now(), source });
+    this.requestStop('emergency-stop', `emergency stop (${source})`, true);
+  }
+
+  /** SIGINT/SIGTERM: roll back and exit 5. */
+  signal(name: string): void {
+    this.requestStop('signal', `received ${name}`, true);
+  }
+
+  rollbackNow(): void {
+    this.emit({ type: 'note', ts: Date.now(), text: 'manual rollback requested', source: 'engine' });
+    this.requestStop('manual', 'rolled back by hand', false);
+  }
+
+  togglePause(): void {
+    const driver = this.topology?.driver;
+    if (!driver || !this.faultStartedAtMs || this.faultRemoved || this.phase !== 'observe') return;
+    if (!driver.pause || !driver.resume) {
+      this.emit({ type: 'note', ts: Date.now(), text: 'this fault cannot be paused', source: 'engine' });
+      return;
+    }
+    const next = !this.paused;
+    this.paused = next;
+    const action = next ? driver.pause() : driver.resume();
+    action.then(
+      () => {
+        this.store.setState({ faultPaused: next, faultActive: !next });
+        this.emit({ type: 'note', ts: Date.now(), text: next ? 'fault paused' : 'fault resumed', source: 'engine' });
+      },
+      (err) => this.emit({ type: 'error', ts: Date.now(), message: `pause/resume failed: ${(err as Error).message}` }),
+    );
+  }
+
+  addNote(text: string): void {
+    const trimmed = text.trim();
+    if (trimmed) this.emit({ type: 'note', ts: Date.now(), text: trimmed, source: 'user' });
+  }
+
+  private requestStop(trigger: RollbackTrigger, reason: string, urgent: boolean): void {
+    if (!this.stopRequested || (urgent && this.stopRequested.trigger !== 'emergency-stop' && this.stopRequested.trigger !== 'signal')) {
+      this.stopRequested = { trigger, reason, atMs: nowMs() };
+    }
+    // An urgent stop takes the fault out now, without waiting for the phase loop.
+    if (urgent && this.injectAttempted) void this.removeFault().catch(() => {});
+    if (urgent) void this.traffic?.stop();
+    this.wake?.();
+  }
+
+  // ---- the run ----
+
+  async run(): Promise<Summary> {
+    let status: RunStatus | null = null;
+    let reason = '';
+    let recoveryVerified: boolean | null = null;
+    let recoveredAtMs: number | null = null;
+    try {
+      this.initStore();
+      await this.preflight();
+      this.startTraffic();
+      await this.runBaseline();
+      if (!this.stopRequested) {
+        await this.inject();
+        await this.observe();
+      }
+    } catch (err) {
+      if (err instanceof Refusal) {
+        status = 'refused';
+        reason = err.message;
+      } else {
+        const message = err instanceof Error ? err.message : String(err);
+        this.emit({ type: 'error', ts: Date.now(), message, fatal: true });
+        this.trigger ??= { trigger: 'error', reason: `engine error: ${message}`, atMs: nowMs() };
+      }
+    }
+
+    // Every path comes through here: a fault that went in (or may have) comes out.
+    const trigger = this.trigger ?? this.stopRequested ?? { trigger: 'error' as const, reason: 'ended without a trigger', atMs: nowMs() };
+    let rollbackOk = true;
+    if (this.injectAttempted) {
+      const report = await this.rollback(trigger);
+      rollbackOk = report.ok;
+      if (report.ok) {
+        const verdict = await this.verify(trigger);
+        recoveryVerified = verdict.verified;
+        recoveredAtMs = verdict.atMs;
+      }
+      if (!report.faultRemoved) reason = `FAULT MAY REMAIN: ${report.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`).join('; ')}`;
+      else if (!report.ok) reason = `rollback step failed: ${report.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`).join('; ')}`;
+    }
+    await this.shutdown();
+
+    if (status === null) {
+      if (!rollbackOk) status = 'rollback-failed';
+      else if (this.urgentStopRequested() || trigger.trigger === 'error') {
+        status = 'stopped';
+        reason = this.urgentStopRequested() ? this.stopRequested!.reason : trigger.reason;
+      }
+      else if (recoveryVerified === false) {
+        status = 'rollback-failed';
+        reason = `recovery not verified within ${formatDurationMs(this.plan.schedule.recoveryTimeoutMs)} after ${trigger.reason}`;
+      } else if (trigger.trigger === 'breach') status = 'breach';
+      else if (trigger.trigger === 'budget') status = 'budget';
+      else status = 'passed';
+      reason ||= trigger.reason;
+      reason += this.injectAttempted ? (recoveryVerified ? '; recovery verified' : '') : '; nothing was injected';
+    }
+    if (this.stopRequested?.trigger === 'emergency-stop') this.opts.link?.ackStopped();
+    return this.finish(status, reason, trigger, recoveryVerified, recoveredAtMs);
+  }
+
+  private initStore(): void {
+    const p = this.plan;
+    const proxyFault = toProxyFault(p.fault);
+    this.startedAtMs = nowMs();
+    this.store.setState({
+      experiment: {
+        id: this.opts.experimentId,
+        name: p.name,
+        targetUrl: p.targetUrl ?? 'embedded demo',
+        faultLabel: proxyFault ? describeProxyFault(proxyFault) : p.fault.type,
+        rps: p.traffic.rps,
+        durationMs: p.schedule.durationMs,
+        baselineMs: p.schedule.baselineMs,
+        demo: p.targetUrl === undefined,
+      },
+      startedAtMs: Date.now(),
+      thresholds: { p95LatencyMs: p.slo.p95LatencyMs, errorRate: p.slo.errorRate, availability: p.slo.availability, healthFailures: p.slo.healthFailures },
+      journalPath: this.opts.journalPath ?? null,
+    });
+    this.refreshBudget();
+  }
+
+  private setPhase(phase: Phase, detail?: string): void {
+    this.phase = phase;
+    this.store.setState({ phase, phaseStartedAtMs: Date.now() });
+    this.emit({ type: 'phase', ts: Date.now(), phase, detail });
+  }
+
+  private check(name: string, ok: boolean, detail: string): void {
+    const checks: PreflightCheck[] = [...this.store.getState().preflight.filter((c) => c.name !== name), { name, status: ok ? 'pass' : 'fail', detail }];
+    this.store.setState({ preflight: checks });
+    this.emit({ type: 'preflight', ts: Date.now(), check: name, ok, detail });
+    if (!ok) throw new Refusal(`preflight: ${name}: ${detail}`);
+  }
+
+  private async preflight(): Promise<void> {
+    const p = this.plan;
+    this.setPhase('preflight');
+    this.check('emergency-stop latch', !this.opts.link?.stopLatched(), this.opts.link?.stopLatched() ? 'latched: run `gameday emergency-stop --clear` first' : 'clear');
+
+    const totals = this.budget.totals();
+    const availableUsd = Math.min(totals.experimentCapUsd - totals.experimentSpentUsd, totals.dayCapUsd - totals.daySpentUsd - totals.dayReservedUsd);
+    const est = estimateCost({ rps: p.traffic.rps, costPerRequestUsd: p.budget.costPerRequestUsd, baselineMs: p.schedule.baselineMs, durationMs: p.schedule.durationMs, recoveryWindowMs: p.schedule.recoveryWindowMs, availableUsd });
+    const estimate = `estimated $${est.totalUsd.toFixed(2)} (${p.traffic.rps} rps × ${formatDurationMs(p.schedule.baselineMs + p.schedule.durationMs + p.schedule.recoveryWindowMs)} × $${p.budget.costPerRequestUsd}); $${availableUsd.toFixed(2)} available`;
+    this.check('budget covers baseline', est.coversBaseline, est.coversBaseline ? estimate : `baseline needs $${est.baselineUsd.toFixed(2)}, only $${Math.max(0, availableUsd).toFixed(2)} left (experiment cap $${totals.experimentCapUsd}, day $${totals.daySpentUsd.toFixed(2)} spent + $${totals.dayReservedUsd.toFixed(2)} held of $${totals.dayCapUsd})`);
+    if (!est.coversAll) {
+      this.emit({ type: 'note', ts: Date.now(), source: 'engine', text: `budget covers about ${formatDurationMs(est.affordableMs)} of ${formatDurationMs(p.schedule.baselineMs + p.schedule.durationMs + p.schedule.recoveryWindowMs)}: the run will stop at the cap` });
+    }
+
+    try {
+      this.topology = await (this.opts.topology ?? buildTopology)(p);
+    } catch (err) {
+      this.check('fault driver ready', false, (err as Error).message);
+    }
+    const topo = this.topology!;
+    this.check('fault driver ready', true, topo.driver.label);
+    if (topo.demo) this.store.setState((s) => ({ experiment: s.experiment && { ...s.experiment, targetUrl: `${topo.targetUrl} (embedded demo)` } }));
+
+    this.health = new HealthProber({ url: topo.healthUrl, intervalMs: p.health.intervalMs, timeoutMs: p.health.timeoutMs });
+    const probe = await this.health.probeOnce();
+    this.check('target reachable', probe.status !== undefined, probe.status !== undefined ? `${topo.healthUrl} answered in ${Math.round(probe.latencyMs)}ms` : `${topo.healthUrl}: ${probe.error ?? 'no answer'}`);
+    this.check('target healthy', probe.ok, `${topo.healthUrl} → HTTP ${probe.status}`);
+  }
+
+  private startTraffic(): void {
+    const p = this.plan;
+    const topo = this.topology!;
+    this.traffic = new TrafficGenerator({
+      targetUrl: topo.trafficUrl,
+      path: p.traffic.path,
+      method: p.traffic.method,
+      rps: p.traffic.rps,
+      timeoutMs: p.traffic.timeoutMs,
+      maxInFlight: p.traffic.maxInFlight,
+      budget: this.budget,
+      window: this.window,
+      now: nowMs,
+      onBudgetExhausted: (limitedBy) => {
+        this.budgetExhausted = limitedBy;
+        if (limitedBy === 'stopped') this.requestStop('emergency-stop', 'emergency stop (ledger latch)', true);
+        else this.requestStop('budget', `${limitedBy} budget reached`, false);
+      },
+    });
+    this.health!.start();
+    this.traffic.start();
+    this.tickTimer = setInterval(() => this.tick(), p.slo.evaluateEveryMs);
+  }
+
+  /** Sleeps until `ms` pass or a stop/trigger wakes it. */
+  private async waitFor(ms: number, until: () => boolean = () => false): Promise<void> {
+    const deadline = nowMs() + ms;
+    while (!this.stopRequested && !this.trigger && !until()) {
+      const left = deadline - nowMs();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, this.plan.slo.evaluateEveryMs));
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  private async runBaseline(): Promise<void> {
+    const p = this.plan;
+    this.setPhase('baseline', `steady state over ${formatDurationMs(p.schedule.baselineMs)}`);
+    await this.waitFor(p.schedule.baselineMs);
+    if (this.stopRequested) {
+      // A budget limit during the baseline: refuse; the experiment never started.
+      if (this.stopRequested.trigger === 'budget') throw new Refusal(`baseline: ${this.stopRequested.reason} before the fault went in`);
+      return;
+    }
+    const slis = this.evaluate();
+    const breaches = findBreaches(slis, this.thresholds(), p.slo.minSamples);
+    if (slis.samples < p.slo.minSamples) throw new Refusal(`baseline: only ${slis.samples} requests answered in ${formatDurationMs(p.schedule.baselineMs)} (need ${p.slo.minSamples})`);
+    if (breaches.length) {
+      throw new Refusal(`baseline: steady state does not hold: ${breaches.map((b) => `${SLI_LABEL[b.sli]} ${formatSli(b.sli, b.value)} vs ${formatSli(b.sli, b.threshold)}`).join(', ')}`);
+    }
+    this.baseline = slis;
+    this.store.setState({ baseline: slis });
+    this.emit({ type: 'note', ts: Date.now(), source: 'engine', text: `steady state holds: p95 ${Math.round(slis.p95LatencyMs)}ms, errors ${formatSli('errorRate', slis.errorRate)}, availability ${formatSli('availability', slis.availability)}` });
+  }
+
+  private async inject(): Promise<void> {
+    const topo = this.topology!;
+    this.setPhase('inject', topo.driver.label);
+    // Dead man's switch: the plan is in the ledger before the fault is in the world.
+    if (topo.rollbackPlan) this.opts.link?.setRollbackPlan(topo.rollbackPlan);
+    this.injectAttempted = true;
+    await topo.driver.inject();
+    this.faultStartedAtMs = nowMs();
+    this.store.setState({ faultActive: true, faultStartedAtMs: Date.now() });
+  }
+
+  private async observe(): Promise<void> {
+    this.setPhase('observe', `for ${formatDurationMs(this.plan.schedule.durationMs)}`);
+    await this.waitFor(this.plan.schedule.durationMs);
+    if (!this.trigger && !this.stopRequested) {
+      this.trigger = { trigger: 'duration', reason: `ran its full ${formatDurationMs(this.plan.schedule.durationMs)} with SLOs held`, atMs: nowMs() };
+    }
+  }
+
+  private removeFault(): Promise<void> {
+    const driver = this.topology?.driver;
+    if (!driver) return Promise.resolve();
+    // Memoized while in progress, so a keypress and the rollback phase share one removal; a failed
+    // removal clears it, so the rollback's retries really try again.
+    this.removal ??= driver.remove().then(
+      () => {
+        this.faultRemoved = true;
+        this.store.setState({ faultActive: false, faultPaused: false });
+      },
+      (err) => {
+        this.removal = null;
+        throw err;
+      },
+    );
+    return this.removal;
+  }
+
+  private async rollback(trigger: Trigger) {
+    this.setPhase('rollback', trigger.reason);
+    this.store.setState({ rollbackTrigger: trigger.trigger });
+    const topo = this.topology!;
+    const steps: RollbackStepRun[] = [{ name: 'remove-fault', critical: true, run: () => this.removeFault() }];
+    for (const step of this.plan.rollback) {
+      if (step.type === 'traffic-shift') {
+        steps.push({ name: 'traffic-shift', critical: false, run: async () => {
+          if (!topo.driver.trafficShift) throw new Error('this fault driver cannot shift traffic');
+          await topo.driver.trafficShift();
+        } });
+      } else {
+        steps.push({ name: `command: ${step.run.join(' ')}`, critical: false, run: async () => {
+          const r = await runCommand(step.run, { timeoutMs: step.timeout });
+          if (r.exitCode !== 0) throw new Error(`exited ${r.exitCode}: ${r.stderr.trim().slice(-300)}`);
+        } });
+      }
+    }
+    const report = await runRollback(steps, this.plan.rollbackPolicy, (e) =>
+      this.emit({ type: 'rollback', ts: Date.now(), ...e, trigger: e.result === 'started' && e.attempt === 1 ? trigger.trigger : undefined }),
+    );
+    if (report.faultRemoved && topo.rollbackPlan) this.opts.link?.setRollbackPlan(null);
+    if (!report.faultRemoved) {
+      this.emit({ type: 'error', ts: Date.now(), fatal: true, message: `ROLLBACK FAILED: the fault may still be in place (${topo.driver.label}). Remove it by hand.` });
+    }
+    return report;
+  }
+
+  /** Recovery: the SLIs back within the SLOs for the recovery window, bounded by the timeout. */
+  private async verify(trigger: Trigger): Promise<{ verified: boolean | null; atMs: number | null }> {
+    const p = this.plan;
+    if (trigger.trigger === 'emergency-stop' || trigger.trigger === 'signal' || this.urgentStopRequested()) {
+      // Stopping is the priority: stop spending and take one look at health, no recovery window.
+      await this.traffic?.stop();
+      const probe = await this.health!.probeOnce();
+      this.setPhase('verify', probe.ok ? 'target healthy after stop' : 'target NOT healthy after stop');
+      return { verified: probe.ok ? true : null, atMs: probe.ok ? nowMs() : null };
+    }
+    this.setPhase('verify', `SLIs within SLOs for ${formatDurationMs(p.schedule.recoveryWindowMs)}`);
+    // Fresh window: the fault's samples must not count against the recovery, nor for it.
+    this.window.reset();
+    this.goodSinceMs = null;
+    const startedMs = nowMs();
+    const verifiedAt = (): number | null =>
+      this.goodSinceMs !== null && nowMs() - this.goodSinceMs >= p.schedule.recoveryWindowMs ? nowMs() : null;
+    while (nowMs() - startedMs < p.schedule.recoveryTimeoutMs) {
+      if (this.urgentStopRequested()) return { verified: null, atMs: null };
+      const at = verifiedAt();
+      if (at !== null) {
+        this.emit({ type: 'note', ts: Date.now(), source: 'engine', text: `recovery verified: SLIs within SLOs for ${formatDurationMs(p.schedule.recoveryWindowMs)}` });
+        return { verified: true, atMs: at };
+      }
+      await sleep(Math.min(50, p.slo.evaluateEveryMs));
+    }
+    this.emit({ type: 'error', ts: Date.now(), fatal: true, message: `recovery NOT verified within ${formatDurationMs(p.schedule.recoveryTimeoutMs)}` });
+    return { verified: false, atMs: null };
+  }
+
+  /** an emergency stop or a signal: no recovery window, just get out safely */
+  private urgentStopRequested(): boolean {
+    const t = this.stopRequested?.trigger;
+    return t === 'emergency-stop' || t === 'signal';
+  }
+
+  private thresholds() {
+    const s = this.plan.slo;
+    return { p95LatencyMs: s.p95LatencyMs, errorRate: s.errorRate, availability: s.availability, healthFailures: s.healthFailures };
+  }
+
+  private evaluate(): Slis {
+    const t = nowMs();
+    const ages = this.traffic ? this.traffic.slowInFlightAges(t, this.plan.slo.p95LatencyMs) : [];
+    const slis = this.window.evaluate(t, ages, this.health?.consecutiveFailures ?? 0);
+    this.lastSlis = slis;
+    return slis;
+  }
+
+  private refreshBudget() {
+    const sent = this.traffic?.sentCount ?? 0;
+    const totals = this.budget.totals();
+    this.burn.add(nowMs(), totals.experimentSpentUsd);
+    const view = budgetView(totals, sent, this.burn.usdPerMin());
+    for (const c of newCrossings(totals, this.crossings)) this.emit({ type: 'budget', ts: Date.now(), ...c });
+    return view;
+  }
+
+  private tick(): void {
+    try {
+      this.tickUnsafe();
+    } catch (err) {
+      // Fail closed: a tick that cannot see (ledger unreadable, …) rolls the experiment back.
+      const message = `tick failed: ${(err as Error).message}`;
+      this.emit({ type: 'error', ts: Date.now(), message, fatal: true });
+      this.requestStop('error', message, true);
+    }
+  }
+
+  private tickUnsafe(): void {
+    const p = this.plan;
+    const t = nowMs();
+    if (this.traffic) this.budget.report(this.traffic.sentCount);
+    const slis = this.evaluate();
+    const budget = this.refreshBudget();
+    const stopReason = this.opts.link?.heartbeat(this.phase) ?? null;
+    if (stopReason && this.stopRequested?.trigger !== 'emergency-stop') {
+      this.emergencyStop(stopReason === 'emergency-stop' ? 'emergency-stop latch' : 'declared dead by another gameday process');
+    }
+
+    const thresholds = this.thresholds();
+    const impact = this.baseline ? impactScore(this.baseline, slis, thresholds) : { score: 0, driver: null };
+    if (this.faultStartedAtMs !== null) this.peakImpact = Math.max(this.peakImpact, impact.score);
+    const impactView = { score: impact.score, band: impactBand(impact.score), driver: impact.driver, peak: this.peakImpact };
+
+    const breaches = findBreaches(slis, thresholds, p.slo.minSamples);
+    if ((this.phase === 'inject' || this.phase === 'observe') && this.faultStartedAtMs !== null && breaches.length && !this.trigger && !this.stopRequested) {
+      this.trigger = { trigger: 'breach', reason: `SLO breached: ${breaches.map((b) => `${SLI_LABEL[b.sli]} ${formatSli(b.sli, b.value)} > limit ${formatSli(b.sli, b.threshold)}`).join(', ')}`, atMs: t };
+      this.emit({ type: 'breach', ts: Date.now(), breaches });
+      this.wake?.();
+    }
+    if (this.phase === 'verify') {
+      const good = breaches.length === 0 && (slis.samples >= p.slo.minSamples || this.budgetExhausted !== null);
+      if (!good) this.goodSinceMs = null;
+      else this.goodSinceMs ??= t;
+    }
+
+    const state = this.store.getState();
+    const history = t - this.lastHistoryMs >= 250 ? [...state.history.filter((h) => h.tMs >= t - HISTORY_MS), { tMs: t, p95LatencyMs: slis.p95LatencyMs, errorRate: slis.errorRate, availability: slis.availability, healthFailures: slis.healthFailures, impact: impact.score }] : state.history;
+    this.lastHistoryMs = t;
+    this.store.setState({ nowMs: Date.now(), slis, budget, impact: impactView, history });
+    this.emit({ type: 'tick', ts: Date.now(), phase: this.phase, slis, budget, impact: impactView, faultActive: this.store.getState().faultActive });
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    this.health?.stop();
+    await this.traffic?.stop();
+    const sent = this.traffic?.sentCount ?? 0;
+    this.budget.settle(sent);
+    this.store.setState({ budget: budgetView(this.budget.totals(), sent, 0) });
+    try {
+      await this.topology?.close();
+    } catch (err) {
+      this.emit({ type: 'error', ts: Date.now(), message: `closing the topology: ${(err as Error).message}` });
+    }
+  }
+
+  private finish(status: RunStatus, reason: string, trigger: Trigger, recoveryVerified: boolean | null, recoveredAtMs: number | null): Summary {
+    const totals = this.budget.totals();
+    const requests = this.traffic?.sentCount ?? 0;
+    const detectionMs = trigger.trigger === 'breach' && this.faultStartedAtMs !== null ? Math.round(trigger.atMs - this.faultStartedAtMs) : null;
+    const recoveryMs = recoveredAtMs !== null && this.injectAttempted ? Math.round(recoveredAtMs - trigger.atMs) : null;
+    const summary: Summary = {
+      status,
+      exitCode: EXIT_CODE[status],
+      experiment: this.plan.name,
+      experimentId: this.opts.experimentId,
+      spentUsd: totals.experimentSpentUsd,
+      requests,
+      detectionMs,
+      recoveryMs,
+      peakImpact: Math.round(this.peakImpact * 10) / 10,
+      trigger: this.injectAttempted || status !== 'refused' ? trigger.trigger : null,
+      reason,
+      faultRemoved: !this.injectAttempted || this.faultRemoved,
+      recoveryVerified,
+      durationMs: Math.round(nowMs() - this.startedAtMs),
+      journalPath: this.opts.journalPath ?? null,
+    };
+    this.setPhase('done', status);
+    this.store.setState({ summary });
+    this.emit({ type: 'summary', ts: Date.now(), ...summary });
+    return summary;
+  }
+
+  private emit(event: GamedayEvent): void {
+    const entry = timelineEntryFor(event);
+    if (entry) appendTimeline(this.store, entry);
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A broken reporter must not break the run (or its rollback).
+      }
+    }
+  }
+}

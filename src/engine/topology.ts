@@ -1,0 +1,114 @@
+// Where traffic goes and where the fault sits, built from the plan: the embedded demo, a proxy in
+// front of a dependency (fault.proxy) or of the target itself, or an external driver.
+import type { RunPlan } from '../config/plan.ts';
+import type { FaultSpec } from '../config/schema.ts';
+import { startDemo, type Demo } from '../demo/demo-service.ts';
+import { CommandFaultDriver } from '../faults/command-driver.ts';
+import type { FaultDriver, ProxyFault } from '../faults/driver.ts';
+import { ProcessKillDriver } from '../faults/process-kill-driver.ts';
+import { FaultProxy } from '../faults/proxy.ts';
+import { ProxyFaultDriver } from '../faults/proxy-driver.ts';
+
+export interface Topology {
+  /** where the traffic generator sends requests */
+  trafficUrl: string;
+  /** the service whose SLOs are guarded, for people */
+  targetUrl: string;
+  healthUrl: string;
+  driver: FaultDriver;
+  demo: Demo | null;
+  /** what the watchdog must run if this controller dies with the fault in (external drivers only) */
+  rollbackPlan: WatchdogPlan | null;
+  close(): Promise<void>;
+}
+
+export interface WatchdogPlan {
+  commands: { argv: string[]; timeoutMs: number }[];
+}
+
+export function toProxyFault(f: FaultSpec): ProxyFault | null {
+  switch (f.type) {
+    case 'latency': return { type: 'latency', latencyMs: f.latency, jitterMs: f.jitter, probability: f.probability };
+    case 'errors': return { type: 'errors', status: f.status, probability: f.probability };
+    case 'blackhole': return { type: 'blackhole', probability: f.probability };
+    case 'reset': return { type: 'reset', probability: f.probability };
+    case 'bandwidth': return { type: 'bandwidth', rateKbps: f.rateKbps, probability: f.probability };
+    default: return null;
+  }
+}
+
+function splitHostPort(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}
+
+export async function buildTopology(plan: RunPlan): Promise<Topology> {
+  const f = plan.fault;
+  const proxyFault = toProxyFault(f);
+  const commandSteps = plan.rollback.flatMap((s) => (s.type === 'command' ? [{ argv: s.run, timeoutMs: s.timeout }] : []));
+
+  if (plan.targetUrl === undefined) {
+    // The embedded demo: its API reaches its dependency through the demo's own fault proxy.
+    const demo = await startDemo({ timeoutMs: plan.demo.timeout, retries: plan.demo.retries, fallback: plan.demo.fallback });
+    try {
+      if (!proxyFault) throw new Error(`fault.type ${f.type} cannot run against the demo`);
+      const driver = new ProxyFaultDriver({ proxy: demo.proxy, fault: proxyFault, standbyUrl: demo.standbyUrl, ownsProxy: false });
+      return {
+        trafficUrl: demo.targetUrl,
+        targetUrl: demo.targetUrl,
+        healthUrl: demo.targetUrl + plan.healthPath,
+        driver,
+        demo,
+        rollbackPlan: null,
+        close: async () => {
+          await driver.close();
+          await demo.close();
+        },
+      };
+    } catch (err) {
+      await demo.close();
+      throw err;
+    }
+  }
+
+  const targetUrl = plan.targetUrl;
+  const healthUrl = targetUrl + plan.healthPath;
+  if (proxyFault) {
+    const proxySpec = 'proxy' in f ? f.proxy : undefined;
+    // With fault.proxy the proxy sits on the dependency's path and traffic still goes to the
+    // target; without it, the proxy stands in front of the target and traffic goes through it.
+    const listen = proxySpec ? splitHostPort(proxySpec.listen) : { host: '127.0.0.1', port: 0 };
+    const proxy = await FaultProxy.start({ listenHost: listen.host, listenPort: listen.port, upstreamUrl: proxySpec?.upstream ?? targetUrl });
+    const driver = new ProxyFaultDriver({ proxy, fault: proxyFault, ownsProxy: true });
+    return {
+      trafficUrl: proxySpec ? targetUrl : proxy.url,
+      targetUrl,
+      healthUrl,
+      driver,
+      demo: null,
+      rollbackPlan: null,
+      close: () => driver.close(),
+    };
+  }
+
+  let driver: FaultDriver;
+  let restore: WatchdogPlan['commands'][number];
+  if (f.type === 'command') {
+    driver = new CommandFaultDriver({ inject: f.inject, restore: f.restore, timeoutMs: f.timeout });
+    restore = { argv: f.restore, timeoutMs: f.timeout };
+  } else if (f.type === 'process-kill') {
+    driver = new ProcessKillDriver({ pid: f.pid, pidFile: f.pidFile, signal: f.signal, restart: f.restart, timeoutMs: 30_000 });
+    restore = { argv: f.restart, timeoutMs: 30_000 };
+  } else {
+    throw new Error(`no driver for fault type ${(f as FaultSpec).type}`);
+  }
+  return {
+    trafficUrl: targetUrl,
+    targetUrl,
+    healthUrl,
+    driver,
+    demo: null,
+    rollbackPlan: { commands: [restore, ...commandSteps] },
+    close: () => driver.close(),
+  };
+}

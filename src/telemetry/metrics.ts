@@ -1,0 +1,93 @@
+// Prometheus metrics of a run (prom-client, gameday_ prefix), updated from the engine's events and
+// served on /metrics while the run lasts.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GamedayEvent } from '../engine/events.ts';
+import { PHASES } from '../engine/events.ts';
+import { SLI_NAMES, type SloThresholds } from '../engine/slis.ts';
+import { OUTCOMES } from '../engine/slis.ts';
+
+export class RunMetrics {
+  readonly registry = new Registry();
+  private readonly budgetSpent = new Gauge({ name: 'gameday_budget_spent_dollars', help: 'Money spent, by scope', labelNames: ['scope'], registers: [this.registry] });
+  private readonly budgetLimit = new Gauge({ name: 'gameday_budget_limit_dollars', help: 'Budget cap, by scope', labelNames: ['scope'], registers: [this.registry] });
+  private readonly requests = new Gauge({ name: 'gameday_requests_total', help: 'Requests sent by the traffic generator, by outcome (counter semantics, set from the generator\'s totals)', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly sli = new Gauge({ name: 'gameday_sli', help: 'Current SLI value over the sliding window', labelNames: ['sli'], registers: [this.registry] });
+  private readonly slo = new Gauge({ name: 'gameday_slo_threshold', help: 'SLO threshold', labelNames: ['sli'], registers: [this.registry] });
+  private readonly impact = new Gauge({ name: 'gameday_impact_score', help: 'Impact score 0-100 (100 = at an SLO threshold)', registers: [this.registry] });
+  private readonly rollbacks = new Counter({ name: 'gameday_rollbacks_total', help: 'Rollback steps run, by trigger and result', labelNames: ['trigger', 'result'], registers: [this.registry] });
+  private readonly phase = new Gauge({ name: 'gameday_experiment_phase', help: '1 for the current phase', labelNames: ['phase'], registers: [this.registry] });
+  private readonly detection = new Gauge({ name: 'gameday_detection_seconds', help: 'Rollback trigger minus fault start', registers: [this.registry] });
+  private readonly recovery = new Gauge({ name: 'gameday_recovery_seconds', help: 'Recovery verified minus rollback trigger', registers: [this.registry] });
+  private trigger = 'none';
+  private server: Server | null = null;
+
+  private outcomeCounts: (() => Record<string, number>) | null = null;
+
+  constructor(thresholds: SloThresholds) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'gameday_process_' });
+    for (const name of SLI_NAMES) this.slo.set({ sli: name }, thresholds[name]);
+    for (const p of PHASES) this.phase.set({ phase: p }, 0);
+    for (const o of OUTCOMES) this.requests.set({ outcome: o }, 0);
+  }
+
+  /** the traffic generator's totals by outcome, read once per tick */
+  setOutcomeSource(fn: () => Record<string, number>): void {
+    this.outcomeCounts = fn;
+  }
+
+  observe = (e: GamedayEvent): void => {
+    switch (e.type) {
+      case 'phase':
+        for (const p of PHASES) this.phase.set({ phase: p }, p === e.phase ? 1 : 0);
+        break;
+      case 'tick':
+        for (const name of SLI_NAMES) this.sli.set({ sli: name }, e.slis[name]);
+        this.impact.set(e.impact.score);
+        this.budgetSpent.set({ scope: 'experiment' }, e.budget.experimentSpentUsd);
+        this.budgetSpent.set({ scope: 'day' }, e.budget.daySpentUsd);
+        this.budgetLimit.set({ scope: 'experiment' }, e.budget.experimentCapUsd);
+        this.budgetLimit.set({ scope: 'day' }, e.budget.dayCapUsd);
+        if (this.outcomeCounts) for (const [o, n] of Object.entries(this.outcomeCounts())) this.requests.set({ outcome: o }, n);
+        break;
+      case 'rollback':
+        if (e.trigger) this.trigger = e.trigger;
+        if (e.result !== 'started') this.rollbacks.inc({ trigger: this.trigger, result: e.result });
+        break;
+      case 'summary':
+        if (e.detectionMs !== null) this.detection.set(e.detectionMs / 1000);
+        if (e.recoveryMs !== null) this.recovery.set(e.recoveryMs / 1000);
+        break;
+    }
+  };
+
+  /** Serves /metrics; returns the bound address, or null when the port is taken (a warning, not a failure). */
+  async listen(host: string, port: number): Promise<string | null> {
+    const server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end('see /metrics\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (err) => res.writeHead(500).end(String(err)),
+      );
+    });
+    return new Promise((resolve) => {
+      server.once('error', () => resolve(null));
+      server.listen(port, host, () => {
+        this.server = server;
+        const a = server.address();
+        resolve(typeof a === 'object' && a ? `http://${host}:${a.port}/metrics` : null);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}

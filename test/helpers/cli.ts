@@ -1,0 +1,96 @@
+// Runs the real CLI as a child process (node + tsx loader), as a user or a script would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { GamedayEvent } from '../../src/engine/events.ts';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const BIN = join(ROOT, 'bin', 'gameday.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  events: GamedayEvent[];
+}
+
+export function tempDir(prefix = 'gameday-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeFile(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+export function parseEvents(stdout: string): GamedayEvent[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as GamedayEvent);
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** resolves when an NDJSON event matching `pred` has been printed */
+  waitForEvent(pred: (e: GamedayEvent) => boolean, timeoutMs?: number): Promise<GamedayEvent>;
+}
+
+export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Spawned {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { pred: (e: GamedayEvent) => boolean; resolve: (e: GamedayEvent) => void }[] = [];
+  let pending = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const text = d.toString();
+    stdout += text;
+    pending += text;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (!line.startsWith('{')) continue;
+      const event = JSON.parse(line) as GamedayEvent;
+      for (const w of [...waiters]) if (w.pred(event)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(event);
+      }
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+  const done = new Promise<CliResult>((resolveDone) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      resolveDone({ code, signal, stdout, stderr, events: parseEvents(stdout) });
+    });
+  });
+  return {
+    child,
+    done,
+    waitForEvent: (pred, timeoutMs = 60_000) =>
+      new Promise((res, rej) => {
+        const t = setTimeout(() => rej(new Error(`no matching event within ${timeoutMs}ms; stderr: ${stderr.slice(-500)}`)), timeoutMs);
+        waiters.push({ pred, resolve: (e) => { clearTimeout(t); res(e); } });
+      }),
+  };
+}
+
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return spawnCli(args, opts).done;
+}
+
+export function summaryOf(r: CliResult) {
+  const s = r.events.find((e) => e.type === 'summary');
+  if (!s || s.type !== 'summary') throw new Error(`no summary event; exit ${r.code}; stderr: ${r.stderr.slice(-800)}; stdout tail: ${r.stdout.slice(-800)}`);
+  return s;
+}

@@ -1,0 +1,75 @@
+// A stand-in controller for the ledger's multi-process tests (run with `node --import tsx`).
+// It registers, prints "ready <id>", and on "go" (stdin) does what its mode says:
+//   contend STATE_DIR CHUNK EXP_CAP DAY_CAP COST  reserve CHUNK at a time until refused, "send" it,
+//                                                 settle; print "done <json>"
+//   burst   STATE_DIR EXP_CAP DAY_CAP COST        reserve 1 at a time forever, reporting each
+//                                                 grant ("granted <total>") until killed
+//   stop    STATE_DIR NAME [ignore]               heartbeat every 100 ms; on SIGUSR2 or the latch:
+//                                                 ack, finish 'stopped', exit 5 ("ignore": never)
+// stdout to a pipe is synchronous on Linux, so a printed line is in the parent's hands even if
+// the process is killed right after.
+import { createInterface } from 'node:readline';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { EMERGENCY_STOP_SIGNAL, Ledger, type ExperimentHandle } from '../../src/budget/ledger.ts';
+
+const [mode, stateDir, ...args] = process.argv.slice(2);
+const say = (line: string) => process.stdout.write(line + '\n');
+const go = new Promise<void>((resolve) => createInterface({ input: process.stdin }).once('line', () => resolve()));
+
+if (mode === 'stop') {
+  const [name, ignore] = args;
+  let handle: ExperimentHandle | undefined;
+  let stopping = false;
+  const stop = (): void => {
+    if (!handle || stopping || ignore) return;
+    stopping = true;
+    const h = handle;
+    setTimeout(() => {
+      // "rolled back" after a moment, as a controller removing its fault would
+      h.ackStopped();
+      h.finish('stopped', 0);
+      process.exit(5);
+    }, 20);
+  };
+  // Installed before registering: the signal's default action would kill us.
+  process.on(EMERGENCY_STOP_SIGNAL, stop);
+  handle = Ledger.open(stateDir).registerExperiment({ name, experimentCapUsd: 1, dailyCapUsd: 10, costPerRequestUsd: 0.001 });
+  const beat = () => {
+    if (handle!.heartbeat('observe') === 'emergency-stop') stop();
+  };
+  beat();
+  setInterval(beat, 100);
+  say(`ready ${handle.id}`);
+} else {
+  const numbers = (xs: string[]) => xs.map(Number);
+  const [chunk, expCap, dayCap, cost] = mode === 'contend' ? numbers(args) : [1, ...numbers(args)];
+  const ledger = Ledger.open(stateDir);
+  const handle = ledger.registerExperiment({ name: `${mode}-${process.pid}`, experimentCapUsd: expCap, dailyCapUsd: dayCap, costPerRequestUsd: cost });
+  say(`ready ${handle.id}`);
+  await go;
+  let sent = 0;
+  let reservations = 0;
+  if (mode === 'contend') {
+    for (;;) {
+      const { grantedRequests } = handle.reserve(chunk);
+      if (grantedRequests === 0) break;
+      reservations++;
+      sent += grantedRequests; // "send" every granted request
+      handle.report(sent);
+      await yieldToLoop(); // let the other processes in between chunks
+    }
+    handle.settle(sent);
+    say(`done ${JSON.stringify({ id: handle.id, sent, reservations })}`);
+    ledger.close();
+  } else {
+    for (;;) {
+      const { grantedRequests } = handle.reserve(1);
+      if (grantedRequests > 0) {
+        sent += grantedRequests;
+        say(`granted ${sent}`);
+        handle.report(sent);
+      }
+      await yieldToLoop();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// A real HTTP target on loopback that counts what reaches it.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface CountingTarget {
+  url: string;
+  /** requests other than health probes */
+  count(): number;
+  healthy: boolean;
+  close(): Promise<void>;
+}
+
+export async function startCountingTarget(): Promise<CountingTarget> {
+  let n = 0;
+  const target = { healthy: true } as CountingTarget;
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(target.healthy ? 200 : 503, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    n++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  target.url = `http://127.0.0.1:${port}`;
+  target.count = () => n;
+  target.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return target;
+}
