@@ -68,6 +68,15 @@ withCommon(program.command('report').description("render a finished experiment's
   exitCode = await reportCommand(journal);
 });
 
+program
+  .command('watchdog', { hidden: true })
+  .requiredOption('--experiment-id <id>')
+  .requiredOption('--state-dir <dir>')
+  .action(async (opts) => {
+    const { watchdogCommand } = await import('./commands/watchdog.ts');
+    exitCode = await watchdogCommand({ stateDir: opts.stateDir, experimentId: opts.experimentId });
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

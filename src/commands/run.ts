@@ -1,7 +1,7 @@
 // gameday run: resolve the plan, open the ledger, recover dead experiments, run one experiment with a
 // face (the control room, or text/NDJSON when headless), write the journal, exit with its code.
 import { hostname } from 'node:os';
-import { Ledger, LedgerError, type ExperimentHandle } from '../budget/ledger.ts';
+import { Ledger, LedgerError, StopLatchedError, type ExperimentHandle } from '../budget/ledger.ts';
 import { resolveStateDir, StateDirError } from '../budget/state-dir.ts';
 import { ConfigError } from '../config/errors.ts';
 import { describePlan, resolveRunPlan, type RunFlags } from '../config/plan.ts';
@@ -9,6 +9,7 @@ import type { ControllerLink } from '../engine/run.ts';
 import { ExperimentRun } from '../engine/run.ts';
 import { EXIT_CODE } from '../engine/events.ts';
 import { recoverDead } from '../engine/recovery.ts';
+import { spawnWatchdog } from '../engine/watchdog.ts';
 import { defaultJournalPath, JournalWriter } from '../headless/journal.ts';
 import { ndjsonReporter } from '../headless/ndjson-reporter.ts';
 import { makeRedactor } from '../headless/redact.ts';
@@ -26,11 +27,16 @@ export interface RunCommandOptions extends RunFlags {
 /** `gameday emergency-stop` signals live controllers with this; they also read the latch each tick. */
 export const EMERGENCY_SIGNAL: NodeJS.Signals = 'SIGUSR2';
 
-function linkFor(handle: ExperimentHandle, ledger: Ledger): ControllerLink {
+function linkFor(handle: ExperimentHandle, ledger: Ledger, stateDir: string): ControllerLink {
+  let watchdog: number | undefined;
   return {
     heartbeat: (phase) => handle.heartbeat(phase),
     stopLatched: () => ledger.stopLatch().latched,
-    setRollbackPlan: (plan) => handle.setRollbackPlan(plan),
+    setRollbackPlan: (plan) => {
+      handle.setRollbackPlan(plan);
+      // The plan is in the ledger; now somebody outside this process must be watching it.
+      if (plan && watchdog === undefined) watchdog = spawnWatchdog(stateDir, handle.id);
+    },
     ackStopped: () => handle.ackStopped(),
   };
 }
@@ -80,7 +86,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     });
     const journalPath = opts.journal ?? defaultJournalPath(stateDir, handle.id);
     const store = createGamedayStore();
-    const run = new ExperimentRun({ plan, experimentId: handle.id, budget: handle, store, link: linkFor(handle, ledger), journalPath });
+    const run = new ExperimentRun({ plan, experimentId: handle.id, budget: handle, store, link: linkFor(handle, ledger, stateDir), journalPath });
     const journal = new JournalWriter(journalPath, { experimentId: handle.id, name: plan.name, startedAt: new Date().toISOString(), plan: describePlan(plan) }, redact);
     run.onEvent(journal.record);
 
@@ -134,6 +140,10 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     }
     return summary.exitCode;
   } catch (err) {
+    if (err instanceof StopLatchedError) {
+      stderr.write(`gameday: refusing to run: ${err.message}\n`);
+      return EXIT_CODE.refused;
+    }
     if (err instanceof LedgerError) {
       stderr.write(`gameday: ledger error: ${err.message}\n`);
       return EXIT_CODE['rollback-failed'];

@@ -26,11 +26,18 @@ export function writeFile(dir: string, name: string, text: string): string {
   return path;
 }
 
+/** NDJSON lines; a torn last line (the process was killed mid-write) is skipped. */
+function parseLine(line: string): GamedayEvent | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    return JSON.parse(line) as GamedayEvent;
+  } catch {
+    return null;
+  }
+}
+
 export function parseEvents(stdout: string): GamedayEvent[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as GamedayEvent);
+  return stdout.split('\n').flatMap((l) => parseLine(l) ?? []);
 }
 
 export interface Spawned {
@@ -50,23 +57,25 @@ export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
   let stderr = '';
   const waiters: { pred: (e: GamedayEvent) => boolean; resolve: (e: GamedayEvent) => void }[] = [];
   let pending = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    const text = d.toString();
+  // utf8 decoding across chunks: a '→' split between two reads must not become garbage
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.on('data', (text: string) => {
     stdout += text;
     pending += text;
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      if (!line.startsWith('{')) continue;
-      const event = JSON.parse(line) as GamedayEvent;
+      const event = parseLine(line);
+      if (!event) continue;
       for (const w of [...waiters]) if (w.pred(event)) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve(event);
       }
     }
   });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr!.on('data', (text: string) => (stderr += text));
   const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
   const done = new Promise<CliResult>((resolveDone) => {
     child.on('close', (code, signal) => {

@@ -1,0 +1,58 @@
+// The dead man's switch: a detached process that watches one controller through the ledger and,
+// if the controller stops heart-beating (killed, hung) while its external fault is in, executes
+// the rollback plan the controller wrote before injecting.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Ledger } from '../budget/ledger.ts';
+import { ROOT_DIR } from '../config/load.ts';
+import { sleep } from './clock.ts';
+import { recoverDead } from './recovery.ts';
+
+export interface WatchOptions {
+  pollMs?: number;
+  /** heartbeat age after which the controller is declared dead (its pid vanishing counts at once) */
+  staleMs?: number;
+  log?: (line: string) => void;
+}
+
+/** Returns when the experiment ended normally, or after rolling back its dead controller. */
+export async function watchController(ledger: Ledger, experimentId: string, opts: WatchOptions = {}): Promise<'finished' | 'recovered' | 'recovery-failed'> {
+  const pollMs = opts.pollMs ?? 250;
+  const staleMs = opts.staleMs ?? 3_000;
+  const log = opts.log ?? (() => {});
+  let failedRounds = 0;
+  for (;;) {
+    const row = ledger.experiment(experimentId);
+    if (!row || (row.status !== 'running' && row.status !== 'dead')) return 'finished';
+    // recoverDead declares only the stale or pid-less dead; a live controller is left alone.
+    const { dead, results } = await recoverDead(ledger, staleMs);
+    for (const d of dead) log(`controller dead: ${d}`);
+    const mine = results.find((r) => r.id === experimentId);
+    if (mine) {
+      log(`${mine.ok ? 'rolled back' : 'ROLLBACK FAILED'}: ${mine.detail}`);
+      if (mine.ok) return 'recovered';
+      // Keep trying for a while (a control plane may come back), then leave it to `gameday recover`.
+      if (++failedRounds >= 20) return 'recovery-failed';
+    }
+    const now = ledger.experiment(experimentId);
+    // Dead with nothing left to roll back (the fault was already out, or somebody else recovered it).
+    if (now?.status === 'dead' && (now.rollbackPlan === null || now.recoveredMs !== null)) return 'finished';
+    await sleep(pollMs);
+  }
+}
+
+/** Starts the watchdog for one experiment, detached, logging to the state dir. */
+export function spawnWatchdog(stateDir: string, experimentId: string): number | undefined {
+  const logFd = openSync(join(stateDir, `watchdog-${experimentId}.log`), 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, [join(ROOT_DIR, 'bin', 'gameday.js'), 'watchdog', '--experiment-id', experimentId, '--state-dir', stateDir], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+    });
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(logFd);
+  }
+}

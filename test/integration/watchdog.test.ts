@@ -1,0 +1,70 @@
+// The dead man's switch: kill -9 the controller while an external fault is in; the watchdog it
+// started before injecting rolls the fault back, and the ledger counts the reservation as spent.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ledger } from '../../src/budget/ledger.ts';
+import { runCli, spawnCli, tempDir, writeFile } from '../helpers/cli.ts';
+import { startCountingTarget, type CountingTarget } from '../helpers/target.ts';
+
+let target: CountingTarget;
+beforeAll(async () => {
+  target = await startCountingTarget();
+});
+afterAll(() => target.close());
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (!cond()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs}ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Date.now() - started;
+}
+
+describe('watchdog', () => {
+  it('rolls back an external fault when its controller is killed with SIGKILL', async () => {
+    const dir = tempDir();
+    const state = join(dir, 'state');
+    const marker = join(dir, 'fault-is-in');
+    const file = writeFile(
+      dir,
+      'cmd.yaml',
+      `name: killed-controller
+target: { url: "${target.url}" }
+traffic: { rps: 50 }
+fault:
+  type: command
+  inject: [node, -e, "require('fs').writeFileSync(process.argv[1], 'x')", "${marker}"]
+  restore: [node, -e, "require('fs').rmSync(process.argv[1], { force: true })", "${marker}"]
+schedule: { baseline: 2s, duration: 60s }
+`,
+    );
+    const run = spawnCli(['run', '--experiment', file, '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']);
+    await run.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe');
+    expect(existsSync(marker)).toBe(true);
+    run.child.kill('SIGKILL');
+    await run.done;
+    const tookMs = await waitUntil(() => !existsSync(marker), 10_000);
+    expect(tookMs).toBeLessThan(10_000);
+
+    const ledger = Ledger.open(state);
+    try {
+      const [row] = ledger.recentExperiments(1);
+      expect(row.status).toBe('dead');
+      expect(row.recoveredMs).not.toBeNull();
+      // its whole reservation counts as spent, once
+      const day = ledger.dayTotals();
+      expect(day.spentUsd).toBeCloseTo(row.spentUsd, 9);
+      expect(day.reservedUsd).toBe(0);
+      expect(row.spentUsd).toBeGreaterThan(0);
+    } finally {
+      ledger.close();
+    }
+    // budget-status shows it; the next run does not count it again
+    const status = await runCli(['budget-status', '--json', '--state-dir', state]);
+    expect(status.code, status.stderr).toBe(0);
+    const json = JSON.parse(status.stdout);
+    expect(json.experiments[0].status).toBe('dead');
+  });
+});
