@@ -2,14 +2,15 @@
 // It registers, prints "ready <id>", and on "go" (stdin) does what its mode says:
 //   contend STATE_DIR CHUNK EXP_CAP DAY_CAP COST  reserve CHUNK at a time until refused, "send" it,
 //                                                 settle; print "done <json>"
-//   burst   STATE_DIR EXP_CAP DAY_CAP COST        reserve 1 at a time forever, reporting each
-//                                                 grant ("granted <total>") until killed
-//   stop    STATE_DIR NAME [ignore]               heartbeat every 100 ms; on SIGUSR2 or the latch:
-//                                                 ack, finish 'stopped', exit 5 ("ignore": never)
+//   burst   STATE_DIR EXP_CAP DAY_CAP COST        reserve 1 at a time until killed, printing each
+//                                                 grant ("granted <total>") and reporting it
+//   stop    STATE_DIR NAME [ignore|latch-only]    heartbeat every 100 ms; on SIGUSR2 or the latch:
+//                                                 ack, finish 'stopped', exit 5 ("ignore": never;
+//                                                 "latch-only": deaf to the signal, as if remote)
 // stdout to a pipe is synchronous on Linux, so a printed line is in the parent's hands even if
 // the process is killed right after.
 import { createInterface } from 'node:readline';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import { EMERGENCY_STOP_SIGNAL, Ledger, type ExperimentHandle } from '../../src/budget/ledger.ts';
 
 const [mode, stateDir, ...args] = process.argv.slice(2);
@@ -17,7 +18,8 @@ const say = (line: string) => process.stdout.write(line + '\n');
 const go = new Promise<void>((resolve) => createInterface({ input: process.stdin }).once('line', () => resolve()));
 
 if (mode === 'stop') {
-  const [name, ignore] = args;
+  const [name, deafness] = args;
+  const ignore = deafness === 'ignore';
   let handle: ExperimentHandle | undefined;
   let stopping = false;
   const stop = (): void => {
@@ -32,7 +34,7 @@ if (mode === 'stop') {
     }, 20);
   };
   // Installed before registering: the signal's default action would kill us.
-  process.on(EMERGENCY_STOP_SIGNAL, stop);
+  process.on(EMERGENCY_STOP_SIGNAL, () => (deafness ? undefined : stop()));
   handle = Ledger.open(stateDir).registerExperiment({ name, experimentCapUsd: 1, dailyCapUsd: 10, costPerRequestUsd: 0.001 });
   const beat = () => {
     if (handle!.heartbeat('observe') === 'emergency-stop') stop();
@@ -61,6 +63,7 @@ if (mode === 'stop') {
     handle.settle(sent);
     say(`done ${JSON.stringify({ id: handle.id, sent, reservations })}`);
     ledger.close();
+    process.exit(0); // stdin would keep us alive
   } else {
     for (;;) {
       const { grantedRequests } = handle.reserve(1);
@@ -68,8 +71,10 @@ if (mode === 'stop') {
         sent += grantedRequests;
         say(`granted ${sent}`);
         handle.report(sent);
+        await yieldToLoop();
+      } else {
+        await sleep(2); // at a cap: keep asking, as a controller would, without hogging a core
       }
-      await yieldToLoop();
     }
   }
 }

@@ -1,0 +1,145 @@
+// What `gameday budget-status` shows: today's spend and cap, what running experiments hold, the
+// last experiments. One object feeds both faces: the JSON is that object, the table is drawn from it.
+import { toMicros, fromMicros } from './budget.ts';
+import { HEARTBEAT_STALE_MS, utcDate, type Ledger } from './ledger.ts';
+
+/** Stable for scripts: fields are only ever added. Money in USD, times as ISO-8601 UTC. */
+export interface BudgetStatus {
+  stateDir: string;
+  /** the ledger file, or null when this state dir has none yet (nothing ever ran) */
+  ledger: string | null;
+  day: {
+    date: string;
+    spentUsd: number;
+    reservedUsd: number;
+    /** null when neither the config nor any experiment says what it is */
+    capUsd: number | null;
+    remainingUsd: number | null;
+  };
+  stopLatch: { latched: boolean; at: string | null; by: string | null };
+  running: Array<{
+    id: string;
+    name: string;
+    pid: number;
+    host: string;
+    phase: string;
+    heartbeatAgeMs: number;
+    /** heartbeat older than the dead-man threshold: the controller may have died */
+    stale: boolean;
+    reservedUsd: number;
+    spentUsd: number;
+    experimentCapUsd: number;
+  }>;
+  experiments: Array<{
+    id: string;
+    name: string;
+    status: string;
+    spentUsd: number;
+    startedAt: string;
+    endedAt: string | null;
+    pid: number;
+    host: string;
+  }>;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function buildBudgetStatus(
+  ledger: Ledger | null,
+  opts: { stateDir: string; nowMs?: number; dailyCapUsd?: number; limit?: number },
+): BudgetStatus {
+  const nowMs = opts.nowMs ?? Date.now();
+  const date = utcDate(nowMs);
+  if (!ledger) {
+    const capUsd = opts.dailyCapUsd ?? null;
+    return {
+      stateDir: opts.stateDir,
+      ledger: null,
+      day: { date, spentUsd: 0, reservedUsd: 0, capUsd, remainingUsd: capUsd },
+      stopLatch: { latched: false, at: null, by: null },
+      running: [],
+      experiments: [],
+    };
+  }
+  const day = ledger.dayTotals(date, opts.dailyCapUsd);
+  const latch = ledger.stopLatch();
+  return {
+    stateDir: opts.stateDir,
+    ledger: ledger.file,
+    day: {
+      ...day,
+      remainingUsd: day.capUsd === null ? null : fromMicros(toMicros(day.capUsd) - toMicros(day.spentUsd) - toMicros(day.reservedUsd)),
+    },
+    stopLatch: { latched: latch.latched, at: latch.atMs === undefined ? null : iso(latch.atMs), by: latch.by ?? null },
+    running: ledger.runningExperiments().map((e) => ({
+      id: e.id,
+      name: e.name,
+      pid: e.pid,
+      host: e.host,
+      phase: e.phase,
+      heartbeatAgeMs: Math.max(0, nowMs - e.heartbeatMs),
+      stale: nowMs - e.heartbeatMs > HEARTBEAT_STALE_MS,
+      reservedUsd: e.reservedUsd,
+      spentUsd: e.spentUsd,
+      experimentCapUsd: e.experimentCapUsd,
+    })),
+    experiments: ledger.recentExperiments(opts.limit ?? 10).map((e) => ({
+      id: e.id,
+      name: e.name,
+      status: e.status,
+      spentUsd: e.spentUsd,
+      startedAt: iso(e.startedMs),
+      endedAt: e.endedMs === null ? null : iso(e.endedMs),
+      pid: e.pid,
+      host: e.host,
+    })),
+  };
+}
+
+/** Cents when the amount is whole cents, else down to the micro-dollar ($0.001 requests add up in thousandths). */
+export function formatUsd(usd: number): string {
+  if (toMicros(usd) % 10_000 === 0) return `$${usd.toFixed(2)}`;
+  return `$${usd.toFixed(6).replace(/0+$/, '')}`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => '  ' + cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+const ageText = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)}s ago` : `${Math.round(ms / 1000)}s ago`);
+const shortTime = (isoText: string): string => isoText.replace('T', ' ').slice(0, 19);
+
+/** The table for people. */
+export function formatBudgetStatus(s: BudgetStatus): string {
+  const out: string[] = [];
+  const cap = s.day.capUsd === null ? '(no daily cap recorded yet)' : `of ${formatUsd(s.day.capUsd)} daily cap`;
+  out.push(`Budget for ${s.day.date} (UTC)`);
+  out.push(`  spent      ${formatUsd(s.day.spentUsd)} ${cap}`);
+  out.push(`  reserved   ${formatUsd(s.day.reservedUsd)} held by ${s.running.length} running experiment${s.running.length === 1 ? '' : 's'}`);
+  if (s.day.remainingUsd !== null) out.push(`  remaining  ${formatUsd(s.day.remainingUsd)}`);
+  out.push(
+    s.stopLatch.latched
+      ? `  EMERGENCY STOP LATCHED since ${s.stopLatch.at} by ${s.stopLatch.by}: no experiment starts until \`gameday emergency-stop --clear\``
+      : '  emergency stop: not latched',
+  );
+  out.push('');
+  if (s.running.length > 0) {
+    out.push('Running');
+    out.push(
+      table(
+        ['ID', 'NAME', 'PID', 'HOST', 'PHASE', 'HELD', 'SPENT', 'HEARTBEAT'],
+        s.running.map((r) => [r.id, r.name, String(r.pid), r.host, r.phase, formatUsd(r.reservedUsd), formatUsd(r.spentUsd), ageText(r.heartbeatAgeMs) + (r.stale ? ' (stale)' : '')]),
+      ),
+    );
+  }
+  if (s.experiments.length === 0) {
+    out.push(s.ledger === null ? `No experiments yet (no ledger in ${s.stateDir}).` : 'No experiments yet.');
+  } else {
+    out.push(`Last ${s.experiments.length} experiment${s.experiments.length === 1 ? '' : 's'}`);
+    out.push(table(['ID', 'NAME', 'STARTED (UTC)', 'STATUS', 'SPENT'], s.experiments.map((e) => [e.id, e.name, shortTime(e.startedAt), e.status, formatUsd(e.spentUsd)])));
+  }
+  if (s.ledger) out.push(`ledger: ${s.ledger}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,551 @@
+// The shared, persistent budget: one SQLite file per state dir, opened by every gameday process
+// that uses that dir. Reservations are granted in BEGIN IMMEDIATE transactions (one writer at a
+// time, across processes), so two experiments can never both be granted the last dollar of a day.
+//
+// Durability: WAL, synchronous=NORMAL, and FULL for the writes whose loss would under-count money
+// or lift a safety stop: reservations and the stop latch. Any commit survives a killed process;
+// NORMAL may lose the last commits to a power cut or kernel panic, which for heartbeats, reports
+// and settlements only errs towards over-counting (a lost report or settlement leaves the whole
+// reservation held, and a controller that lost power is dead, so its reservation becomes spend).
+// An fsync per heartbeat and per report (twice a tick) would block the controller's event loop,
+// and so skew the latency it measures, for nothing; one per reservation (~1/s) is the price.
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { RunStatus } from '../engine/events.ts';
+import { fromMicros, toMicros, type BudgetAccount, type BudgetTotals, type ReserveResult } from './budget.ts';
+import { LedgerError, StopLatchedError, corruptAdvice, ledgerErrorFrom } from './ledger-error.ts';
+import { migrate } from './ledger-schema.ts';
+import { ensureStateDir, StateDirError } from './state-dir.ts';
+
+export { LedgerError, StopLatchedError } from './ledger-error.ts';
+
+export const LEDGER_FILE = 'ledger.sqlite';
+/** A running experiment whose heartbeat is older than this is presumed dead (ticks are ~250 ms). */
+export const HEARTBEAT_STALE_MS = 5_000;
+/**
+ * What `gameday emergency-stop` sends to every live controller on this host (it also sets the latch,
+ * which controllers read each tick). SIGUSR1 is Node's debugger signal, so SIGUSR2. Its default
+ * action terminates the process: a controller must install its handler before it registers.
+ */
+export const EMERGENCY_STOP_SIGNAL = 'SIGUSR2' as const;
+/** How long a process waits for another's write lock before the ledger call fails. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** running | dead (controller stopped heart-beating, reservation counted as spent) | how it finished */
+export type ExperimentStatus = 'running' | 'dead' | RunStatus;
+
+export interface ExperimentSpec {
+  name: string;
+  pid?: number; // default: this process
+  host?: string; // default: os.hostname()
+  experimentCapUsd: number;
+  dailyCapUsd: number;
+  costPerRequestUsd: number;
+}
+
+export interface ExperimentRow {
+  id: string;
+  name: string;
+  pid: number;
+  host: string;
+  startedMs: number;
+  endedMs: number | null;
+  phase: string;
+  status: ExperimentStatus;
+  heartbeatMs: number;
+  costPerRequestUsd: number;
+  experimentCapUsd: number;
+  dailyCapUsd: number;
+  /** reserved and not (yet) spent; 0 once settled or dead */
+  reservedUsd: number;
+  /** reported sent × cost; for a dead controller, everything it had reserved */
+  spentUsd: number;
+  rollbackPlan: unknown;
+  stopAckedMs: number | null;
+  recoveredMs: number | null;
+}
+
+export interface StopLatch {
+  latched: boolean;
+  atMs?: number;
+  by?: string;
+}
+
+export interface DayTotals {
+  date: string;
+  /** spent that day, dead controllers' reservations included */
+  spentUsd: number;
+  /** held by running experiments, not yet spent */
+  reservedUsd: number;
+  /** the cap given, else the one the latest experiment registered with; null on an empty ledger */
+  capUsd: number | null;
+}
+
+/** Why a heartbeat tells the controller to stop: the latch is set, or it was declared dead. */
+export type StopReason = 'emergency-stop' | 'not-running';
+
+/** One experiment's account in the ledger; the engine uses it as its BudgetAccount. */
+export interface ExperimentHandle extends BudgetAccount {
+  readonly id: string;
+  /** Each tick. Returns why the controller must stop now, or null to carry on. */
+  heartbeat(phase: string): StopReason | null;
+  /** What a watchdog or `recover` runs if this controller dies; written before injecting. */
+  setRollbackPlan(plan: unknown): void;
+  /** Report "rolled back" after an emergency stop; emergency-stop waits for this (or finish). */
+  ackStopped(): void;
+  /** Settle (hand back the unused reservation) and record the final status, atomically. */
+  finish(status: RunStatus, sentRequests: number): void;
+}
+
+export interface LedgerOptions {
+  /** injectable clock for tests (epoch ms) */
+  nowMs?: () => number;
+}
+
+export const utcDate = (nowMs: number): string => new Date(nowMs).toISOString().slice(0, 10);
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+interface RawExperiment {
+  id: string;
+  name: string;
+  pid: number;
+  host: string;
+  started_ms: number;
+  ended_ms: number | null;
+  phase: string;
+  status: string;
+  heartbeat_ms: number;
+  cost_micros: number;
+  experiment_cap_micros: number;
+  daily_cap_micros: number;
+  rollback_plan: string | null;
+  stop_acked_ms: number | null;
+  recovered_ms: number | null;
+  reserved_micros: number;
+  spent_micros: number;
+}
+
+const ROW_SQL = `SELECT e.*,
+    (SELECT coalesce(sum(reserved_micros), 0) FROM spend WHERE experiment_id = e.id) AS reserved_micros,
+    (SELECT coalesce(sum(spent_micros), 0) FROM spend WHERE experiment_id = e.id) AS spent_micros
+  FROM experiments e`;
+
+function toRow(r: RawExperiment): ExperimentRow {
+  return {
+    id: r.id,
+    name: r.name,
+    pid: r.pid,
+    host: r.host,
+    startedMs: r.started_ms,
+    endedMs: r.ended_ms,
+    phase: r.phase,
+    status: r.status as ExperimentStatus,
+    heartbeatMs: r.heartbeat_ms,
+    costPerRequestUsd: fromMicros(r.cost_micros),
+    experimentCapUsd: fromMicros(r.experiment_cap_micros),
+    dailyCapUsd: fromMicros(r.daily_cap_micros),
+    reservedUsd: fromMicros(r.reserved_micros - r.spent_micros),
+    spentUsd: fromMicros(r.spent_micros),
+    rollbackPlan: r.rollback_plan === null ? null : JSON.parse(r.rollback_plan),
+    stopAckedMs: r.stop_acked_ms,
+    recoveredMs: r.recovered_ms,
+  };
+}
+
+/** Create the file 0600 before SQLite does (SQLite would honour the umask); WAL/SHM files copy its mode. */
+function createPrivateFile(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, 'a', 0o600);
+  } catch (err) {
+    throw ledgerErrorFrom(file, err, 'opening');
+  }
+  try {
+    if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  } catch {
+    // not ours to chmod; SQLite's own checks decide whether it is usable
+  } finally {
+    closeSync(fd);
+  }
+}
+
+type Db = Database.Database;
+
+function prepareStatements(db: Db) {
+  return {
+    insertExperiment: db.prepare(
+      `INSERT INTO experiments (id, name, pid, host, started_ms, phase, status, heartbeat_ms, cost_micros, experiment_cap_micros, daily_cap_micros)
+       VALUES (?, ?, ?, ?, ?, 'preflight', 'running', ?, ?, ?, ?)`,
+    ),
+    experiment: db.prepare(`${ROW_SQL} WHERE e.id = ?`),
+    running: db.prepare(`${ROW_SQL} WHERE e.status = 'running' ORDER BY e.started_ms`),
+    awaitingRollback: db.prepare(`${ROW_SQL} WHERE e.status = 'dead' AND e.rollback_plan IS NOT NULL AND e.recovered_ms IS NULL ORDER BY e.started_ms`),
+    recent: db.prepare(`${ROW_SQL} ORDER BY e.started_ms DESC, e.rowid DESC LIMIT ?`),
+    latestDailyCap: db.prepare('SELECT daily_cap_micros FROM experiments ORDER BY started_ms DESC, rowid DESC LIMIT 1').pluck(),
+    reserveState: db.prepare(`SELECT (SELECT count(*) FROM stop_latch) AS latched, status, settled FROM experiments WHERE id = ?`),
+    experimentHeld: db.prepare('SELECT coalesce(sum(reserved_micros), 0) FROM spend WHERE experiment_id = ?').pluck(),
+    dayHeld: db.prepare('SELECT coalesce(sum(reserved_micros), 0) FROM spend WHERE day = ?').pluck(),
+    addReservation: db.prepare(
+      `INSERT INTO spend (experiment_id, day, reserved_micros, spent_micros) VALUES (?, ?, ?, 0)
+       ON CONFLICT (experiment_id, day) DO UPDATE SET reserved_micros = reserved_micros + excluded.reserved_micros`,
+    ),
+    spendRows: db.prepare('SELECT day, reserved_micros, spent_micros FROM spend WHERE experiment_id = ? ORDER BY day'),
+    setSpent: db.prepare('UPDATE spend SET spent_micros = ? WHERE experiment_id = ? AND day = ?'),
+    handBack: db.prepare('UPDATE spend SET reserved_micros = spent_micros WHERE experiment_id = ?'),
+    countAsSpent: db.prepare('UPDATE spend SET spent_micros = reserved_micros WHERE experiment_id = ?'),
+    setSettled: db.prepare('UPDATE experiments SET settled = 1 WHERE id = ?'),
+    setFinished: db.prepare(`UPDATE experiments SET status = ?, phase = 'done', ended_ms = ? WHERE id = ? AND status = 'running'`),
+    setDead: db.prepare(`UPDATE experiments SET status = 'dead', ended_ms = ? WHERE id = ? AND status = 'running'`),
+    heartbeat: db.prepare(`UPDATE experiments SET heartbeat_ms = ?, phase = ? WHERE id = ? AND status = 'running'`),
+    setRollbackPlan: db.prepare('UPDATE experiments SET rollback_plan = ? WHERE id = ?'),
+    ackStopped: db.prepare('UPDATE experiments SET stop_acked_ms = ? WHERE id = ?'),
+    setRecovered: db.prepare('UPDATE experiments SET recovered_ms = ? WHERE id = ?'),
+    totals: db.prepare(`SELECT
+        (SELECT coalesce(sum(reserved_micros), 0) FROM spend WHERE experiment_id = @id) AS exp_reserved,
+        (SELECT coalesce(sum(spent_micros), 0) FROM spend WHERE experiment_id = @id) AS exp_spent,
+        (SELECT coalesce(sum(spent_micros), 0) FROM spend WHERE day = @day) AS day_spent,
+        (SELECT coalesce(sum(reserved_micros - spent_micros), 0) FROM spend WHERE day = @day AND experiment_id <> @id) AS others_held`),
+    dayTotals: db.prepare(
+      'SELECT coalesce(sum(spent_micros), 0) AS spent, coalesce(sum(reserved_micros - spent_micros), 0) AS held FROM spend WHERE day = ?',
+    ),
+    latch: db.prepare('SELECT at_ms, by FROM stop_latch WHERE only = 1'),
+    setLatch: db.prepare('INSERT OR IGNORE INTO stop_latch (only, at_ms, by) VALUES (1, ?, ?)'),
+    clearLatch: db.prepare('DELETE FROM stop_latch'),
+  };
+}
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** What the Ledger shares with its experiment handles. */
+interface Core {
+  db: Db;
+  st: Statements;
+  nowMs: () => number;
+  guard<T>(doing: string, fn: () => T): T;
+  /** Run `fn` (a whole transaction) with its commit fsync-ed: synchronous cannot change inside one. */
+  durably<T>(fn: () => T): T;
+}
+
+export class Ledger {
+  private readonly core: Core;
+
+  private constructor(
+    readonly file: string,
+    db: Db,
+    nowMs: () => number,
+  ) {
+    const guard = <T>(doing: string, fn: () => T): T => {
+      try {
+        return fn();
+      } catch (err) {
+        // our own errors (invariants, the latch) pass through; SQLite's become advice
+        if (err instanceof Database.SqliteError) throw ledgerErrorFrom(file, err, doing);
+        throw err;
+      }
+    };
+    const durably = <T>(fn: () => T): T => {
+      db.pragma('synchronous = FULL');
+      try {
+        return fn();
+      } finally {
+        db.pragma('synchronous = NORMAL');
+      }
+    };
+    this.core = { db, st: guard('preparing statements', () => prepareStatements(db)), nowMs, guard, durably };
+  }
+
+  /** Whether a ledger exists in `stateDir` (lets read-only commands avoid creating one). */
+  static exists(stateDir: string): boolean {
+    const file = join(stateDir, LEDGER_FILE);
+    try {
+      statSync(file);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw ledgerErrorFrom(file, err, 'looking for the ledger'); // e.g. EACCES: not "no ledger"
+    }
+  }
+
+  /** Open (creating and migrating if needed) the ledger of `stateDir`. Throws LedgerError, never resets. */
+  static open(stateDir: string, opts: LedgerOptions = {}): Ledger {
+    const file = join(stateDir, LEDGER_FILE);
+    try {
+      ensureStateDir(stateDir);
+    } catch (err) {
+      if (err instanceof StateDirError) throw new LedgerError(file, err.message, 'The ledger cannot be opened there', { cause: err });
+      throw err;
+    }
+    createPrivateFile(file);
+    let db: Db | undefined;
+    try {
+      db = new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+      // quick_check first: it reads the header and every page, so garbage fails here, before anything writes
+      const check = db.pragma('quick_check') as Array<{ quick_check: string }>;
+      if (check.length !== 1 || check[0].quick_check !== 'ok') {
+        throw new LedgerError(file, `integrity check failed: ${check.map((c) => c.quick_check).slice(0, 3).join('; ')}`, corruptAdvice(file));
+      }
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') {
+        const mode = db.pragma('journal_mode = WAL', { simple: true });
+        if (mode !== 'wal') throw new LedgerError(file, `cannot switch to WAL (journal_mode is ${String(mode)})`, 'Put the state dir on a local file system');
+      }
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db, file);
+      return new Ledger(file, db, opts.nowMs ?? Date.now);
+    } catch (err) {
+      db?.close();
+      if (err instanceof LedgerError) throw err;
+      throw ledgerErrorFrom(file, err, 'opening');
+    }
+  }
+
+  /** Record a new running experiment. Throws StopLatchedError while the emergency stop is latched. */
+  registerExperiment(spec: ExperimentSpec): ExperimentHandle {
+    const costMicros = toMicros(spec.costPerRequestUsd);
+    const experimentCapMicros = toMicros(spec.experimentCapUsd);
+    const dailyCapMicros = toMicros(spec.dailyCapUsd);
+    if (!(costMicros >= 1)) throw new RangeError(`cost per request must be at least $0.000001, got ${spec.costPerRequestUsd}`);
+    if (!(experimentCapMicros >= 0) || !(dailyCapMicros >= 0)) throw new RangeError('budget caps must be non-negative numbers');
+    const { db, st, nowMs, guard } = this.core;
+    const id = guard('registering the experiment', () =>
+      db
+        .transaction(() => {
+          const latch = st.latch.get() as { at_ms: number; by: string } | undefined;
+          if (latch) throw new StopLatchedError(latch.at_ms, latch.by);
+          const now = nowMs();
+          for (;;) {
+            const candidate = randomBytes(4).toString('hex');
+            if (st.experiment.get(candidate)) continue; // 1 in 4 billion; just draw again
+            st.insertExperiment.run(candidate, spec.name, spec.pid ?? process.pid, spec.host ?? hostname(), now, now, costMicros, experimentCapMicros, dailyCapMicros);
+            return candidate;
+          }
+        })
+        .immediate(),
+    );
+    return new LedgerExperiment(this.core, id, costMicros, experimentCapMicros, dailyCapMicros);
+  }
+
+  experiment(id: string): ExperimentRow | undefined {
+    const raw = this.core.guard('reading an experiment', () => this.core.st.experiment.get(id) as RawExperiment | undefined);
+    return raw && toRow(raw);
+  }
+
+  /** Every experiment with status running, whatever its heartbeat. */
+  runningExperiments(): ExperimentRow[] {
+    return this.core.guard('listing running experiments', () => (this.core.st.running.all() as RawExperiment[]).map(toRow));
+  }
+
+  /** Running experiments whose heartbeat is fresh. */
+  liveExperiments(staleMs = HEARTBEAT_STALE_MS, nowMs = this.core.nowMs()): ExperimentRow[] {
+    return this.runningExperiments().filter((e) => e.heartbeatMs >= nowMs - staleMs);
+  }
+
+  /**
+   * Declare dead every running experiment whose heartbeat is older than `staleMs`, or whose pid is
+   * gone on this host: status 'dead', and everything it reserved counts as spent (it may have sent
+   * it). Returns the newly dead, rollback plans included; each is returned once, and its money is
+   * frozen, so nothing is counted twice if the controller turns out to be alive after all.
+   */
+  markDead(staleMs = HEARTBEAT_STALE_MS, nowMs = this.core.nowMs()): ExperimentRow[] {
+    const { db, st, guard } = this.core;
+    const thisHost = hostname();
+    return guard('marking dead controllers', () =>
+      db
+        .transaction(() => {
+          const dead = (st.running.all() as RawExperiment[]).filter(
+            (r) => r.heartbeat_ms < nowMs - staleMs || (r.host === thisHost && !pidAlive(r.pid)),
+          );
+          for (const r of dead) {
+            st.countAsSpent.run(r.id);
+            st.setDead.run(nowMs, r.id);
+          }
+          return dead.map((r) => toRow(st.experiment.get(r.id) as RawExperiment));
+        })
+        .immediate(),
+    );
+  }
+
+  /** Dead experiments with a rollback plan nobody has executed yet (survives a crash of `recover`). */
+  awaitingRollback(): ExperimentRow[] {
+    return this.core.guard('listing dead experiments', () => (this.core.st.awaitingRollback.all() as RawExperiment[]).map(toRow));
+  }
+
+  /** `recover` executed this dead experiment's rollback plan. */
+  markRecovered(id: string, nowMs = this.core.nowMs()): void {
+    this.core.guard('marking an experiment recovered', () => this.core.st.setRecovered.run(nowMs, id));
+  }
+
+  stopLatch(): StopLatch {
+    const latch = this.core.guard('reading the stop latch', () => this.core.st.latch.get() as { at_ms: number; by: string } | undefined);
+    return latch ? { latched: true, atMs: latch.at_ms, by: latch.by } : { latched: false };
+  }
+
+  /** Latch the emergency stop; if it is already latched, the first latch (time, by) stands. */
+  setStopLatch(by: string): StopLatch {
+    this.core.guard('setting the stop latch', () => this.core.durably(() => this.core.st.setLatch.run(this.core.nowMs(), by)));
+    return this.stopLatch();
+  }
+
+  /** Returns whether it was latched. */
+  clearStopLatch(): boolean {
+    return this.core.guard('clearing the stop latch', () => this.core.st.clearLatch.run().changes > 0);
+  }
+
+  dayTotals(dateUtc = utcDate(this.core.nowMs()), capUsd?: number): DayTotals {
+    const { st, guard } = this.core;
+    return guard("reading the day's totals", () => {
+      const t = st.dayTotals.get(dateUtc) as { spent: number; held: number };
+      const capMicros = st.latestDailyCap.get() as number | undefined;
+      return {
+        date: dateUtc,
+        spentUsd: fromMicros(t.spent),
+        reservedUsd: fromMicros(t.held),
+        capUsd: capUsd ?? (capMicros === undefined ? null : fromMicros(capMicros)),
+      };
+    });
+  }
+
+  /** Newest first. */
+  recentExperiments(limit = 10): ExperimentRow[] {
+    return this.core.guard('listing experiments', () => (this.core.st.recent.all(limit) as RawExperiment[]).map(toRow));
+  }
+
+  close(): void {
+    if (this.core.db.open) this.core.db.close();
+  }
+}
+
+class LedgerExperiment implements ExperimentHandle {
+  readonly costPerRequestUsd: number;
+  private settled = false;
+  private lastReported = -1;
+
+  constructor(
+    private readonly core: Core,
+    readonly id: string,
+    private readonly costMicros: number,
+    private readonly experimentCapMicros: number,
+    private readonly dailyCapMicros: number,
+  ) {
+    this.costPerRequestUsd = fromMicros(costMicros);
+  }
+
+  reserve(requests: number): ReserveResult {
+    const asked = Math.floor(requests);
+    if (!(asked > 0)) return { grantedRequests: 0 };
+    const { db, st, nowMs, guard, durably } = this.core;
+    const cost = this.costMicros;
+    return guard('reserving budget', () =>
+      durably(() =>
+        db.transaction((): ReserveResult => {
+          const state = st.reserveState.get(this.id) as { latched: number; status: string; settled: number } | undefined;
+          if (!state || state.latched || state.status !== 'running' || state.settled) return { grantedRequests: 0, limitedBy: 'stopped' };
+          const day = utcDate(nowMs());
+          // Every reservation of the day counts: running experiments' holdings, dead ones' (as spent), finished ones' spend.
+          const byExperiment = Math.floor((this.experimentCapMicros - (st.experimentHeld.get(this.id) as number)) / cost);
+          const byDay = Math.floor((this.dailyCapMicros - (st.dayHeld.get(day) as number)) / cost);
+          const granted = Math.max(0, Math.min(asked, byExperiment, byDay));
+          if (granted > 0) st.addReservation.run(this.id, day, granted * cost);
+          if (granted >= asked) return { grantedRequests: granted };
+          return { grantedRequests: granted, limitedBy: byDay < byExperiment ? 'day' : 'experiment' };
+        }).immediate(),
+      ),
+    );
+  }
+
+  report(sentRequests: number): void {
+    if (this.settled || sentRequests === this.lastReported) return;
+    const { db, guard } = this.core;
+    guard('reporting spend', () => db.transaction(() => this.applySent(sentRequests)).immediate());
+    this.lastReported = sentRequests;
+  }
+
+  settle(sentRequests: number): void {
+    if (this.settled) return;
+    const { db, guard } = this.core;
+    guard('settling', () => db.transaction(() => this.settleInTx(sentRequests)).immediate());
+    this.settled = true;
+  }
+
+  finish(status: RunStatus, sentRequests: number): void {
+    const { db, st, nowMs, guard } = this.core;
+    guard('finishing the experiment', () =>
+      db
+        .transaction(() => {
+          if (!this.settled) this.settleInTx(sentRequests);
+          st.setFinished.run(status, nowMs(), this.id);
+        })
+        .immediate(),
+    );
+    this.settled = true;
+  }
+
+  totals(): BudgetTotals {
+    const { st, nowMs, guard } = this.core;
+    const t = guard('reading totals', () =>
+      st.totals.get({ id: this.id, day: utcDate(nowMs()) }) as { exp_reserved: number; exp_spent: number; day_spent: number; others_held: number },
+    );
+    return {
+      costPerRequestUsd: this.costPerRequestUsd,
+      experimentCapUsd: fromMicros(this.experimentCapMicros),
+      experimentSpentUsd: fromMicros(t.exp_spent),
+      experimentReservedUsd: fromMicros(t.exp_reserved - t.exp_spent),
+      dayCapUsd: fromMicros(this.dailyCapMicros),
+      daySpentUsd: fromMicros(t.day_spent),
+      dayReservedUsd: fromMicros(t.others_held),
+    };
+  }
+
+  heartbeat(phase: string): StopReason | null {
+    const { st, nowMs, guard } = this.core;
+    return guard('heart-beating', () => {
+      if (st.heartbeat.run(nowMs(), phase, this.id).changes === 0) return 'not-running';
+      return st.latch.get() ? 'emergency-stop' : null;
+    });
+  }
+
+  setRollbackPlan(plan: unknown): void {
+    const json = plan === undefined || plan === null ? null : JSON.stringify(plan);
+    this.core.guard('recording the rollback plan', () => this.core.st.setRollbackPlan.run(json, this.id));
+  }
+
+  ackStopped(): void {
+    this.core.guard('acknowledging the emergency stop', () => this.core.st.ackStopped.run(this.core.nowMs(), this.id));
+  }
+
+  /** Spread the cumulative sent count over the days' reservations, oldest first. Inside a transaction. */
+  private applySent(sentRequests: number): boolean {
+    const { st } = this.core;
+    const state = st.reserveState.get(this.id) as { status: string; settled: number } | undefined;
+    if (!state || state.status !== 'running' || state.settled) return false; // dead: its money is frozen
+    const rows = st.spendRows.all(this.id) as Array<{ day: string; reserved_micros: number; spent_micros: number }>;
+    const reservedMicros = rows.reduce((sum, r) => sum + r.reserved_micros, 0);
+    let left = sentRequests * this.costMicros;
+    if (!Number.isInteger(sentRequests) || sentRequests < 0 || left > reservedMicros) {
+      throw new Error(`budget invariant broken: ${sentRequests} requests sent but ${reservedMicros / this.costMicros} reserved`);
+    }
+    for (const r of rows) {
+      const spent = Math.min(r.reserved_micros, left);
+      left -= spent;
+      if (spent !== r.spent_micros) st.setSpent.run(spent, this.id, r.day);
+    }
+    return true;
+  }
+
+  private settleInTx(sentRequests: number): void {
+    if (!this.applySent(sentRequests)) return;
+    this.core.st.handBack.run(this.id);
+    this.core.st.setSettled.run(this.id);
+  }
+}

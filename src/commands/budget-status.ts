@@ -1,0 +1,30 @@
+// gameday budget-status [--json]: a read of the ledger. A state dir without a ledger is an empty
+// status, not an error, and the command does not create one just to read it; a ledger that exists
+// but cannot be read is an error (exit 1), never an empty status.
+import { buildBudgetStatus, formatBudgetStatus } from '../budget/budget-status.ts';
+import { Ledger, LedgerError } from '../budget/ledger.ts';
+
+export async function budgetStatusCommand(opts: {
+  stateDir: string;
+  json: boolean;
+  /** the config's budget.dailyCapUsd; without it, the cap the latest experiment ran with */
+  dailyCapUsd?: number;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+}): Promise<number> {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  let ledger: Ledger | null = null;
+  try {
+    if (Ledger.exists(opts.stateDir)) ledger = Ledger.open(opts.stateDir);
+    const status = buildBudgetStatus(ledger, { stateDir: opts.stateDir, dailyCapUsd: opts.dailyCapUsd });
+    out.write(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatBudgetStatus(status));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof LedgerError)) throw e;
+    err.write(`gameday: ${e.message}\n`);
+    return 1;
+  } finally {
+    ledger?.close();
+  }
+}

@@ -1,0 +1,132 @@
+// gameday emergency-stop [--clear]: latch the stop in the ledger, signal every live controller of
+// this state dir on this host (EMERGENCY_STOP_SIGNAL), and wait until each reports rolled back.
+// Controllers on other hosts cannot be signalled; they see the latch on their next tick.
+// Exit 0: every running experiment reported stopped (or none was running) · 6: some did not report
+// in time, or their controller is gone: faults may remain · 1: the ledger cannot be used.
+import { hostname, userInfo } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, Ledger, LedgerError, type ExperimentRow } from '../budget/ledger.ts';
+
+export const EMERGENCY_STOP_TIMEOUT_MS = 30_000;
+const EXIT_NOT_ALL_STOPPED = 6;
+
+function whoAmI(): string {
+  let user = process.env.USER ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (containers): keep $USER
+  }
+  return `${user}@${hostname()} (pid ${process.pid})`;
+}
+
+function pidGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+const describe = (e: ExperimentRow): string => `${e.id}  ${e.name}  (pid ${e.pid} on ${e.host})`;
+
+interface Outcome {
+  stopped: boolean;
+  text: string;
+}
+
+/** Where one experiment stands, or null while we should keep waiting. */
+function outcome(e: ExperimentRow | undefined, sentMs: number, nowMs: number, thisHost: string): Outcome | null {
+  if (!e) return { stopped: false, text: 'vanished from the ledger' };
+  if (e.stopAckedMs !== null) return { stopped: true, text: `rolled back in ${Math.max(0, e.stopAckedMs - sentMs)} ms` };
+  if (e.status === 'dead') return { stopped: false, text: 'controller declared dead: its faults may remain; run `gameday recover`' };
+  if (e.status !== 'running') return { stopped: true, text: `finished (${e.status}) after ${Math.max(0, nowMs - sentMs)} ms` };
+  if (e.host === thisHost && pidGone(e.pid)) return { stopped: false, text: 'controller exited without reporting: its faults may remain; run `gameday recover`' };
+  return null;
+}
+
+export async function emergencyStopCommand(opts: {
+  stateDir: string;
+  clear: boolean;
+  timeoutMs?: number;
+  pollMs?: number;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+}): Promise<number> {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  const timeoutMs = opts.timeoutMs ?? EMERGENCY_STOP_TIMEOUT_MS;
+  let ledger: Ledger | undefined;
+  try {
+    ledger = Ledger.open(opts.stateDir);
+    if (opts.clear) {
+      const was = ledger.clearStopLatch();
+      out.write(was ? 'emergency stop cleared: experiments may start again\n' : 'the emergency stop was not latched\n');
+      return 0;
+    }
+
+    const latch = ledger.setStopLatch(whoAmI());
+    out.write(`emergency stop latched (since ${new Date(latch.atMs ?? Date.now()).toISOString()}, by ${latch.by}): no experiment starts until \`gameday emergency-stop --clear\`\n`);
+    const targets = ledger.runningExperiments();
+    if (targets.length === 0) {
+      out.write('no running experiments\n');
+      return 0;
+    }
+
+    const thisHost = hostname();
+    const sentMs = Date.now();
+    let signalled = 0;
+    for (const e of targets) {
+      // Only a fresh heartbeat vouches that the pid is still our controller and not a reused pid
+      // (the signal's default action would kill whatever else holds it).
+      if (e.host !== thisHost || sentMs - e.heartbeatMs > HEARTBEAT_STALE_MS) continue;
+      try {
+        process.kill(e.pid, EMERGENCY_STOP_SIGNAL);
+        signalled++;
+      } catch {
+        // gone already: outcome() reports it
+      }
+    }
+    out.write(
+      `signalled ${signalled} of ${targets.length} running experiment${targets.length === 1 ? '' : 's'} (${EMERGENCY_STOP_SIGNAL}); ` +
+        `waiting up to ${(timeoutMs / 1000).toFixed(1)} s for each to roll back\n`,
+    );
+
+    const results = new Map<string, Outcome>();
+    const deadlineMs = sentMs + timeoutMs;
+    for (;;) {
+      const nowMs = Date.now();
+      for (const e of targets) {
+        if (results.has(e.id)) continue;
+        const o = outcome(ledger.experiment(e.id), sentMs, nowMs, thisHost);
+        if (o) results.set(e.id, o);
+      }
+      if (results.size === targets.length || nowMs >= deadlineMs) break;
+      await sleep(opts.pollMs ?? 50);
+    }
+
+    let failures = 0;
+    for (const e of targets) {
+      const o = results.get(e.id);
+      if (o?.stopped) {
+        out.write(`stopped       ${describe(e)}: ${o.text}\n`);
+        continue;
+      }
+      failures++;
+      const why = o?.text ?? `did not report within ${(timeoutMs / 1000).toFixed(1)} s: its faults may remain; check it, then run \`gameday recover\``;
+      out.write(`NOT STOPPED   ${describe(e)}: ${why}\n`);
+    }
+    if (failures > 0) {
+      err.write(`gameday: ${failures} of ${targets.length} experiment${targets.length === 1 ? '' : 's'} did not report rolled back\n`);
+      return EXIT_NOT_ALL_STOPPED;
+    }
+    return 0;
+  } catch (e) {
+    if (!(e instanceof LedgerError)) throw e;
+    err.write(`gameday: ${e.message}\n`);
+    return 1;
+  } finally {
+    ledger?.close();
+  }
+}
