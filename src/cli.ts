@@ -39,16 +39,17 @@ withCommon(
 withCommon(program.command('emergency-stop').description('halt every running experiment of this state dir, roll back, and latch').option('--clear', 'clear the latch so experiments may start again')).action(
   async (opts) => {
     const { emergencyStopCommand } = await import('./commands/emergency-stop.ts');
-    const { stateDirFrom } = await import('./commands/common.ts');
-    exitCode = await emergencyStopCommand({ stateDir: stateDirFrom(opts), clear: Boolean(opts.clear) });
+    const { commandContext } = await import('./commands/common.ts');
+    exitCode = await emergencyStopCommand({ stateDir: commandContext(opts).stateDir, clear: Boolean(opts.clear) });
   },
 );
 
 withCommon(program.command('budget-status').description("today's spend, the caps, what running experiments hold, the last experiments").option('--json', 'stable JSON for scripts')).action(
   async (opts) => {
     const { budgetStatusCommand } = await import('./commands/budget-status.ts');
-    const { stateDirFrom } = await import('./commands/common.ts');
-    exitCode = await budgetStatusCommand({ stateDir: stateDirFrom(opts), json: Boolean(opts.json) });
+    const { commandContext } = await import('./commands/common.ts');
+    const { config, stateDir } = commandContext(opts);
+    exitCode = await budgetStatusCommand({ stateDir, json: Boolean(opts.json), dailyCapUsd: config.budget.dailyCapUsd });
   },
 );
 
@@ -59,8 +60,8 @@ withCommon(program.command('validate').description('check an experiment file; ev
 
 withCommon(program.command('recover').description('roll back experiments whose controller died (also done at the start of every run)')).action(async (opts) => {
   const { recoverCommand } = await import('./commands/recover.ts');
-  const { stateDirFrom } = await import('./commands/common.ts');
-  exitCode = await recoverCommand({ stateDir: stateDirFrom(opts) });
+  const { commandContext } = await import('./commands/common.ts');
+  exitCode = await recoverCommand({ stateDir: commandContext(opts).stateDir });
 });
 
 withCommon(program.command('report').description("render a finished experiment's journal as a Markdown game-day report").argument('<journal>', 'journal file')).action(async (journal) => {

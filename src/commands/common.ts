@@ -1,13 +1,16 @@
 // Bits every command shares: where the state dir is, and how user mistakes are printed.
 import { ConfigError } from '../config/errors.ts';
 import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
 import { resolveStateDir } from '../budget/state-dir.ts';
 
-/** --state-dir, else GAMEDAY_STATE_DIR, else the config file's stateDir, else the XDG default. */
-export function stateDirFrom(opts: { stateDir?: string; config?: string }): string {
-  if (opts.stateDir) return resolveStateDir(opts.stateDir);
-  const config = loadConfig({ configFile: opts.config });
-  return resolveStateDir(config.stateDir);
+/**
+ * The config and state dir a command works with: --state-dir, else GAMEDAY_STATE_DIR, else the
+ * config file's stateDir, else the XDG default (loadConfig layers env over the file).
+ */
+export function commandContext(opts: { stateDir?: string; config?: string }): { config: Config; stateDir: string } {
+  const config = loadConfig({ configFile: opts.config, flags: opts.stateDir ? { stateDir: opts.stateDir } : undefined });
+  return { config, stateDir: resolveStateDir(config.stateDir) };
 }
 
 export function printConfigError(err: unknown, err_out: NodeJS.WritableStream = process.stderr): boolean {

@@ -1,7 +1,8 @@
 // gameday run: resolve the plan, open the ledger, recover dead experiments, run one experiment with a
 // face (the control room, or text/NDJSON when headless), write the journal, exit with its code.
 import { hostname } from 'node:os';
-import { Ledger, LedgerError, StopLatchedError, type ExperimentHandle } from '../budget/ledger.ts';
+// `gameday emergency-stop` signals live controllers with EMERGENCY_STOP_SIGNAL; they also read the latch each tick.
+import { EMERGENCY_STOP_SIGNAL, Ledger, LedgerError, StopLatchedError, type ExperimentHandle } from '../budget/ledger.ts';
 import { resolveStateDir, StateDirError } from '../budget/state-dir.ts';
 import { ConfigError } from '../config/errors.ts';
 import { describePlan, resolveRunPlan, type RunFlags } from '../config/plan.ts';
@@ -23,9 +24,6 @@ export interface RunCommandOptions extends RunFlags {
   output?: string;
   journal?: string;
 }
-
-/** `gameday emergency-stop` signals live controllers with this; they also read the latch each tick. */
-export const EMERGENCY_SIGNAL: NodeJS.Signals = 'SIGUSR2';
 
 function linkFor(handle: ExperimentHandle, ledger: Ledger, stateDir: string): ControllerLink {
   let watchdog: number | undefined;
@@ -68,6 +66,22 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     throw err;
   }
 
+  // Signals are caught from here on, before the experiment is registered: a stop that arrives
+  // early is remembered and handed to the run as soon as it exists.
+  let run: ExperimentRun | null = null;
+  let pending: (() => void) | null = null;
+  const deliver = (action: (r: ExperimentRun) => void) => () => {
+    if (run) action(run);
+    else pending = () => action(run!);
+  };
+  const handlers: [NodeJS.Signals, () => void][] = [
+    ['SIGINT', deliver((r) => r.signal('SIGINT'))],
+    ['SIGTERM', deliver((r) => r.signal('SIGTERM'))],
+    ['SIGHUP', deliver((r) => r.signal('SIGHUP'))],
+    [EMERGENCY_STOP_SIGNAL, deliver((r) => r.emergencyStop('emergency-stop command'))],
+  ];
+  for (const [sig, h] of handlers) process.on(sig, h);
+
   const redact = makeRedactor();
   const headless = Boolean(opts.headless) || !process.stdout.isTTY || !process.stdin.isTTY;
   const out = process.stdout;
@@ -86,14 +100,15 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     });
     const journalPath = opts.journal ?? defaultJournalPath(stateDir, handle.id);
     const store = createGamedayStore();
-    const run = new ExperimentRun({ plan, experimentId: handle.id, budget: handle, store, link: linkFor(handle, ledger, stateDir), journalPath });
+    const experiment = new ExperimentRun({ plan, experimentId: handle.id, budget: handle, store, link: linkFor(handle, ledger, stateDir), journalPath });
+    run = experiment;
     const journal = new JournalWriter(journalPath, { experimentId: handle.id, name: plan.name, startedAt: new Date().toISOString(), plan: describePlan(plan) }, redact);
     run.onEvent(journal.record);
 
     let metrics: RunMetrics | null = null;
     if (plan.metrics.port !== 0) {
       metrics = new RunMetrics(plan.slo);
-      metrics.setOutcomeSource(() => run.outcomeCounts());
+      metrics.setOutcomeSource(() => experiment.outcomeCounts());
       run.onEvent(metrics.observe);
       const addr = await metrics.listen(plan.metrics.host, plan.metrics.port);
       if (!addr) {
@@ -110,22 +125,8 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
       face = renderControlRoom({ store, controls: run });
     }
 
-    const onSignal = (name: NodeJS.Signals) => () => run.signal(name);
-    const onEmergency = () => run.emergencyStop('emergency-stop command');
-    const handlers: [NodeJS.Signals, () => void][] = [
-      ['SIGINT', onSignal('SIGINT')],
-      ['SIGTERM', onSignal('SIGTERM')],
-      ['SIGHUP', onSignal('SIGHUP')],
-      [EMERGENCY_SIGNAL, onEmergency],
-    ];
-    for (const [sig, h] of handlers) process.on(sig, h);
-
-    let summary;
-    try {
-      summary = await run.run();
-    } finally {
-      for (const [sig, h] of handlers) process.off(sig, h);
-    }
+    (pending as (() => void) | null)?.();
+    const summary = await run.run();
     try {
       journal.write(summary);
     } catch (err) {
@@ -154,6 +155,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     }
     throw err;
   } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
     ledger.close();
   }
 }

@@ -292,7 +292,10 @@ export class ExperimentRun implements RunControls {
       now: nowMs,
       onBudgetExhausted: (limitedBy) => {
         this.budgetExhausted = limitedBy;
-        if (limitedBy === 'stopped') this.requestStop('emergency-stop', 'emergency stop (ledger latch)', true);
+        const ledgerError = this.traffic?.budgetError;
+        // Fail closed: a ledger that cannot grant money is as good as a stop.
+        if (ledgerError) this.requestStop('error', `the budget ledger failed: ${ledgerError.message}`, true);
+        else if (limitedBy === 'stopped') this.requestStop('emergency-stop', 'emergency stop (ledger latch)', true);
         else this.requestStop('budget', `${limitedBy} budget reached`, false);
       },
     });
@@ -322,11 +325,9 @@ export class ExperimentRun implements RunControls {
     const p = this.plan;
     this.setPhase('baseline', `steady state over ${formatDurationMs(p.schedule.baselineMs)}`);
     await this.waitFor(p.schedule.baselineMs);
-    if (this.stopRequested) {
-      // A budget limit during the baseline: refuse; the experiment never started.
-      if (this.stopRequested.trigger === 'budget') throw new Refusal(`baseline: ${this.stopRequested.reason} before the fault went in`);
-      return;
-    }
+    // Stopped during the baseline (budget, signal, emergency stop): nothing goes in; the status
+    // says why (a budget limit is exit 4 even before injection).
+    if (this.stopRequested) return;
     const slis = this.evaluate();
     const breaches = findBreaches(slis, this.thresholds(), p.slo.minSamples);
     if (slis.samples < p.slo.minSamples) throw new Refusal(`baseline: only ${slis.samples} requests answered in ${formatDurationMs(p.schedule.baselineMs)} (need ${p.slo.minSamples})`);
