@@ -83,7 +83,8 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
   for (const [sig, h] of handlers) process.on(sig, h);
 
   const redact = makeRedactor();
-  const headless = Boolean(opts.headless) || !process.stdout.isTTY || !process.stdin.isTTY;
+  // The control room needs a terminal on both ends with raw-mode keys; anything else runs headless.
+  const headless = Boolean(opts.headless) || !process.stdout.isTTY || !process.stdin.isTTY || typeof process.stdin.setRawMode !== 'function';
   const out = process.stdout;
   try {
     const recovered = await recoverDead(ledger);

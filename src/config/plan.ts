@@ -37,7 +37,7 @@ export interface RunPlan {
   fault: FaultSpec;
   rollback: RollbackStep[];
   slo: SloThresholds & { windowMs: number; evaluateEveryMs: number; minSamples: number };
-  schedule: { baselineMs: number; durationMs: number; recoveryWindowMs: number; recoveryTimeoutMs: number };
+  schedule: { warmupMs: number; baselineMs: number; durationMs: number; recoveryWindowMs: number; recoveryTimeoutMs: number };
   budget: { costPerRequestUsd: number; experimentCapUsd: number; dailyCapUsd: number };
   health: { intervalMs: number; timeoutMs: number };
   rollbackPolicy: { attempts: number; retryDelayMs: number };
@@ -143,6 +143,7 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
       minSamples: slo.minSamples,
     },
     schedule: {
+      warmupMs: experiment.schedule.warmup,
       baselineMs: experiment.schedule.baseline,
       durationMs: durationFlag ?? experiment.schedule.duration,
       recoveryWindowMs: experiment.schedule.recoveryWindow,

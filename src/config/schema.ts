@@ -128,11 +128,13 @@ export const ExperimentSchema = z.strictObject({
   fault: FaultSchema,
   schedule: z
     .strictObject({
+      /** traffic before the baseline whose samples are discarded (cold connections, JIT) */
+      warmup: duration.default(1_000),
       baseline: duration.default(5_000),
       duration: duration.default(60_000),
       recoveryWindow: duration.default(5_000),
     })
-    .default({ baseline: 5_000, duration: 60_000, recoveryWindow: 5_000 }),
+    .default({ warmup: 1_000, baseline: 5_000, duration: 60_000, recoveryWindow: 5_000 }),
   slo: SloSchema.partial().optional(),
   budget: z.strictObject({ budgetUsd: usd.optional() }).optional(),
   rollback: z.array(RollbackStepSchema).default([]),

@@ -161,8 +161,11 @@ export class ExperimentRun implements RunControls {
     try {
       this.initStore();
       await this.preflight();
-      this.startTraffic();
-      await this.runBaseline();
+      // A stop during preflight: not a single request is sent (or paid for).
+      if (!this.stopRequested) {
+        this.startTraffic();
+        await this.runBaseline();
+      }
       if (!this.stopRequested) {
         await this.inject();
         await this.observe();
@@ -255,11 +258,12 @@ export class ExperimentRun implements RunControls {
 
     const totals = this.budget.totals();
     const availableUsd = Math.min(totals.experimentCapUsd - totals.experimentSpentUsd, totals.dayCapUsd - totals.daySpentUsd - totals.dayReservedUsd);
-    const est = estimateCost({ rps: p.traffic.rps, costPerRequestUsd: p.budget.costPerRequestUsd, baselineMs: p.schedule.baselineMs, durationMs: p.schedule.durationMs, recoveryWindowMs: p.schedule.recoveryWindowMs, availableUsd });
-    const estimate = `estimated $${est.totalUsd.toFixed(2)} (${p.traffic.rps} rps × ${formatDurationMs(p.schedule.baselineMs + p.schedule.durationMs + p.schedule.recoveryWindowMs)} × $${p.budget.costPerRequestUsd}); $${availableUsd.toFixed(2)} available`;
+    const runMs = p.schedule.warmupMs + p.schedule.baselineMs + p.schedule.durationMs + p.schedule.recoveryWindowMs;
+    const est = estimateCost({ rps: p.traffic.rps, costPerRequestUsd: p.budget.costPerRequestUsd, baselineMs: p.schedule.warmupMs + p.schedule.baselineMs, durationMs: p.schedule.durationMs, recoveryWindowMs: p.schedule.recoveryWindowMs, availableUsd });
+    const estimate = `estimated $${est.totalUsd.toFixed(2)} (${p.traffic.rps} rps × ${formatDurationMs(runMs)} × $${p.budget.costPerRequestUsd}); $${availableUsd.toFixed(2)} available`;
     this.check('budget covers baseline', est.coversBaseline, est.coversBaseline ? estimate : `baseline needs $${est.baselineUsd.toFixed(2)}, only $${Math.max(0, availableUsd).toFixed(2)} left (experiment cap $${totals.experimentCapUsd}, day $${totals.daySpentUsd.toFixed(2)} spent + $${totals.dayReservedUsd.toFixed(2)} held of $${totals.dayCapUsd})`);
     if (!est.coversAll) {
-      this.emit({ type: 'note', ts: Date.now(), source: 'engine', text: `budget covers about ${formatDurationMs(est.affordableMs)} of ${formatDurationMs(p.schedule.baselineMs + p.schedule.durationMs + p.schedule.recoveryWindowMs)}: the run will stop at the cap` });
+      this.emit({ type: 'note', ts: Date.now(), source: 'engine', text: `budget covers about ${formatDurationMs(est.affordableMs)} of ${formatDurationMs(runMs)}: the run will stop at the cap` });
     }
 
     try {
@@ -324,6 +328,11 @@ export class ExperimentRun implements RunControls {
   private async runBaseline(): Promise<void> {
     const p = this.plan;
     this.setPhase('baseline', `steady state over ${formatDurationMs(p.schedule.baselineMs)}`);
+    if (p.schedule.warmupMs > 0) {
+      // Cold connections and a cold JIT are gameday's slowness, not the target's: discard them.
+      await this.waitFor(p.schedule.warmupMs);
+      this.window.reset(nowMs());
+    }
     await this.waitFor(p.schedule.baselineMs);
     // Stopped during the baseline (budget, signal, emergency stop): nothing goes in; the status
     // says why (a budget limit is exit 4 even before injection).

@@ -16,7 +16,7 @@ describe('8 concurrent runs sharing a state dir and a $2 daily cap', () => {
   it('never overspend: ledger day spend ≤ $2.00, target-counted requests × cost ≤ $2.00, every run exits 0 or 4', async () => {
     const dir = tempDir();
     const state = join(dir, 'state');
-    // A long baseline: eight processes starting at once on a small machine starve each other for
+    // A long warm-up: eight processes starting at once on a small machine starve each other for
     // a few seconds, and the steady state must be measured after that storm, not during it.
     const file = writeFile(
       dir,
@@ -25,7 +25,7 @@ describe('8 concurrent runs sharing a state dir and a $2 daily cap', () => {
 target: { url: "${target.url}" }
 traffic: { rps: 20 }
 fault: { type: latency, latency: 1ms }
-schedule: { baseline: 6s, duration: 40s, recoveryWindow: 1s }
+schedule: { warmup: 3s, baseline: 3s, duration: 40s, recoveryWindow: 1s }
 `,
     );
     const before = target.count();
