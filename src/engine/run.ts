@@ -129,7 +129,8 @@ export class ExperimentRun implements RunControls {
     const action = next ? driver.pause() : driver.resume();
     action.then(
       () => {
-        this.store.setState({ faultPaused: next, faultActive: !next });
+        // faultActive stays true while paused: the fault is still the experiment's, and must be rolled back
+        this.store.setState({ faultPaused: next });
         this.emit({ type: 'note', ts: Date.now(), text: next ? 'fault paused' : 'fault resumed', source: 'engine' });
       },
       (err) => this.emit({ type: 'error', ts: Date.now(), message: `pause/resume failed: ${(err as Error).message}` }),

@@ -1,0 +1,74 @@
+// The one entry point business code uses: the run command calls renderControlRoom and never JSX.
+import { render } from 'ink';
+import type { GamedayStore, RunControls } from '../src/state/store.ts';
+import { App, type FrameSignal } from './App.tsx';
+import { withIncrementalFix } from './ink-incremental-fix.ts';
+
+/** the engine ticks every 250 ms; 12 frames a second is smooth and cheap */
+export const MAX_FPS = 12;
+
+export interface ControlRoomOptions {
+  store: GamedayStore;
+  controls: RunControls;
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+  /** redraw only the lines that changed (default true; see ink-incremental-fix.ts) */
+  incrementalRendering?: boolean;
+}
+
+export interface ControlRoom {
+  /** resolves once the user has quit (after the summary, or after Ctrl+C) or unmount() was called */
+  waitUntilExit(): Promise<void>;
+  /** tears the control room down (the last frame stays on the terminal) */
+  unmount(): void;
+}
+
+/** The control room needs a terminal on both ends and raw-mode keys; otherwise run headless. */
+export function canRenderControlRoom(
+  stdin: NodeJS.ReadStream = process.stdin,
+  stdout: NodeJS.WriteStream = process.stdout,
+): boolean {
+  return Boolean(stdin?.isTTY && stdout?.isTTY && typeof stdin.setRawMode === 'function');
+}
+
+export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
+  let unmounted = false;
+  const frameListeners = new Set<() => void>();
+  const frames: FrameSignal = {
+    subscribe(listener) {
+      frameListeners.add(listener);
+      return () => frameListeners.delete(listener);
+    },
+  };
+  const incremental = opts.incrementalRendering ?? true;
+  const stdout = opts.stdout ?? process.stdout;
+  // Ctrl+C reaches App as a key (exitOnCtrlC: false): it becomes controls.emergencyStop('ctrl-c').
+  const instance = render(<App store={opts.store} controls={opts.controls} onQuit={() => unmount()} frames={frames} />, {
+    // Ink 6.8.0's incremental renderer drifts a row per frame; the fix wraps the stream (ink#909)
+    stdout: incremental ? withIncrementalFix(stdout) : stdout,
+    stdin: opts.stdin ?? process.stdin,
+    exitOnCtrlC: false,
+    patchConsole: false,
+    incrementalRendering: incremental,
+    maxFps: MAX_FPS,
+    // Ink calls onRender between computing a frame and recording it as its last output: tell App
+    // once the call is over, so a write() then puts the new frame back, not the one before.
+    onRender: () => {
+      if (frameListeners.size === 0) return;
+      queueMicrotask(() => {
+        for (const listener of [...frameListeners]) listener();
+      });
+    },
+  });
+  function unmount(): void {
+    if (unmounted) return;
+    unmounted = true;
+    instance.unmount();
+  }
+  return {
+    waitUntilExit: async () => {
+      await instance.waitUntilExit();
+    },
+    unmount,
+  };
+}
