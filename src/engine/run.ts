@@ -425,8 +425,9 @@ export class ExperimentRun implements RunControls {
       return { verified: probe.ok ? true : null, atMs: probe.ok ? nowMs() : null };
     }
     this.setPhase('verify', `SLIs within SLOs for ${formatDurationMs(p.schedule.recoveryWindowMs)}`);
-    // Fresh window: the fault's samples must not count against the recovery, nor for it.
-    this.window.reset();
+    // A fresh period: requests sent while the fault was in count neither against the recovery nor
+    // for it; only traffic sent after the rollback shows whether the service recovered.
+    this.window.reset(nowMs());
     this.goodSinceMs = null;
     const startedMs = nowMs();
     const verifiedAt = (): number | null =>

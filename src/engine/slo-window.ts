@@ -49,6 +49,8 @@ export class SloWindow {
   private readonly merged = newHistogram();
   /** first time the window saw (after construction or reset): throughput uses the elapsed part */
   private originMs: number | null = null;
+  /** requests scheduled before this belong to an earlier period (see reset) and are not counted */
+  private scheduledFromMs = -Infinity;
 
   constructor(opts: { windowMs: number; bucketMs?: number }) {
     if (!(opts.windowMs > 0)) throw new Error(`windowMs must be > 0, got ${opts.windowMs}`);
@@ -61,6 +63,8 @@ export class SloWindow {
 
   /** Records one completed request (hot path). `nowMs` is when it completed. */
   record(outcome: Outcome, latencyMs: number, nowMs: number): void {
+    // latency runs from the scheduled send time, so this is when the request was scheduled
+    if (nowMs - latencyMs < this.scheduledFromMs) return;
     if (this.originMs === null) this.originMs = nowMs;
     const index = Math.floor(nowMs / this.bucketMs);
     const n = this.buckets.length;
@@ -102,8 +106,13 @@ export class SloWindow {
       unanswered += b.timeout + b.reset + b.refused;
       if (b.hist.totalCount > 0) merged.add(b.hist);
     }
-    const slow = inFlightSlowAgesMs.length;
-    for (let i = 0; i < slow; i++) merged.recordValue(toMicros(inFlightSlowAgesMs[i]));
+    const maxAgeMs = nowMs - this.scheduledFromMs;
+    let slow = 0;
+    for (let i = 0; i < inFlightSlowAgesMs.length; i++) {
+      if (inFlightSlowAgesMs[i] > maxAgeMs) continue; // scheduled before the reset
+      merged.recordValue(toMicros(inFlightSlowAgesMs[i]));
+      slow++;
+    }
 
     const completed = ok + errors + unanswered;
     const requests = completed + slow;
@@ -120,9 +129,14 @@ export class SloWindow {
     };
   }
 
-  /** Empties the window; `nowMs`, when given, is where the elapsed-time count restarts. */
+  /**
+   * Empties the window. With `nowMs`, a new period starts there: the elapsed-time count restarts,
+   * and requests scheduled before it (the fault's, when verifying recovery; the warm-up's, when
+   * measuring the baseline) are not counted when they complete later, nor while in flight.
+   */
   reset(nowMs?: number): void {
     for (const b of this.buckets) b.clear(-Infinity);
     this.originMs = nowMs ?? null;
+    this.scheduledFromMs = nowMs ?? -Infinity;
   }
 }

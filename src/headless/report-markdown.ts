@@ -53,7 +53,9 @@ export function renderReport(j: Journal): string {
   const t0 = j.events[0]?.ts ?? 0;
   for (const e of j.events) {
     const entry = timelineEntryFor(e);
-    if (entry && e.type !== 'summary') lines.push(`- \`+${formatDurationMs(e.ts - t0)}\` ${entry.text}`);
+    if (entry && e.type !== 'summary') {
+      lines.push(`- \`+${formatDurationMs(e.ts - t0)}\` ${entry.text}${entry.durationMs !== undefined ? ` (${formatDurationMs(entry.durationMs)})` : ''}`);
+    }
   }
   const notes = j.events.filter((e) => e.type === 'note' && e.source === 'user');
   if (notes.length) {

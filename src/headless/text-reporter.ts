@@ -45,6 +45,6 @@ export function textReporter(out: NodeJS.WritableStream, redact: (text: string) 
     const entry = timelineEntryFor(e);
     if (!entry) return;
     const mark = entry.severity === 'critical' ? '!!' : entry.severity === 'warn' ? ' !' : '  ';
-    write(e.ts, `${mark} ${entry.text}`);
+    write(e.ts, `${mark} ${entry.text}${entry.durationMs !== undefined ? ` in ${formatDurationMs(entry.durationMs)}` : ''}`);
   };
 }

@@ -1,5 +1,4 @@
 // How each engine event reads on the control room's timeline.
-import { formatDurationMs } from '../config/duration.ts';
 import type { GamedayEvent } from '../engine/events.ts';
 import { formatSli, SLI_LABEL } from '../engine/slis.ts';
 import type { TimelineEntry } from './store.ts';
@@ -25,7 +24,7 @@ export function timelineEntryFor(e: GamedayEvent): Omit<TimelineEntry, 'id'> | n
       return {
         tsMs: e.ts,
         kind: 'rollback',
-        text: `rollback ${e.step} ${e.result === 'ok' ? 'done' : `FAILED (attempt ${e.attempt}): ${e.message ?? ''}`}${e.durationMs !== undefined ? ` in ${formatDurationMs(e.durationMs)}` : ''}`,
+        text: `rollback ${e.step} ${e.result === 'ok' ? 'done' : `FAILED (attempt ${e.attempt}): ${e.message ?? ''}`}`,
         durationMs: e.durationMs,
         severity: e.result === 'ok' ? 'ok' : 'critical',
       };

@@ -16,7 +16,7 @@ afterEach(async () => {
 
 describe.runIf(process.platform !== 'win32')('control room in tmux', () => {
   it('renders shorter than the terminal, stops on x, shows the summary, exits 5 on q', async (ctx) => {
-    if (!hasTmux) ctx.skip();
+    expect(hasTmux, 'tmux is required for the terminal end-to-end tests (apt-get install tmux)').toBe(true);
     const t = await TmuxSession.start({ command, cwd: repo, columns: 120, rows: 40, name: 'control-room' });
     const screen = await t.waitFor('EMERGENCY STOP', { timeoutMs: 30_000 });
     expect(screen).toContain('Budget burn');
@@ -31,7 +31,7 @@ describe.runIf(process.platform !== 'win32')('control room in tmux', () => {
   });
 
   it('asks before quitting with a fault active; Ctrl+C stops and leaves', async (ctx) => {
-    if (!hasTmux) ctx.skip();
+    expect(hasTmux, 'tmux is required for the terminal end-to-end tests (apt-get install tmux)').toBe(true);
     const t = await TmuxSession.start({ command, cwd: repo, columns: 80, rows: 24, name: 'control-room-narrow', env: { NO_COLOR: '1' } });
     await t.waitFor('EMERGENCY STOP', { timeoutMs: 30_000 });
     await t.sendKeys('q');
@@ -51,7 +51,7 @@ describe.runIf(process.platform !== 'win32')('control room in tmux', () => {
   });
 
   it('redraws cleanly from the top when the terminal is resized', async (ctx) => {
-    if (!hasTmux) ctx.skip();
+    expect(hasTmux, 'tmux is required for the terminal end-to-end tests (apt-get install tmux)').toBe(true);
     const t = await TmuxSession.start({ command, cwd: repo, columns: 120, rows: 40, name: 'control-room-resize' });
     await t.waitFor('EMERGENCY STOP', { timeoutMs: 30_000 });
     await t.resize(90, 30);

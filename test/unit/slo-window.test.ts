@@ -151,3 +151,26 @@ describe('SloWindow', () => {
     expect(s.p95LatencyMs).toBeGreaterThan(3_590_000);
   });
 });
+
+describe('SloWindow.reset(nowMs): a new period', () => {
+  it('does not count requests scheduled before the reset, completed or in flight', () => {
+    const w = new SloWindow({ windowMs: 5000 });
+    const resetAtMs = 10_000;
+    w.reset(resetAtMs);
+    // scheduled at 9_300 (before the reset), completing slowly at 10_100: the fault's request
+    w.record('ok', 800, 10_100);
+    // scheduled after the reset: counted
+    for (let i = 0; i < 40; i++) w.record('ok', 5, 10_200 + i * 10);
+    // in flight: one scheduled at 9_000 (age 1_700 at 10_700), one at 10_050 (age 650)
+    const slis = w.evaluate(10_700, [1_700, 650], 0);
+    expect(slis.samples).toBe(41);
+    expect(slis.p95LatencyMs).toBeLessThan(10);
+  });
+
+  it('without a time, counts everything recorded after it', () => {
+    const w = new SloWindow({ windowMs: 5000 });
+    w.reset();
+    w.record('error', 800, 10_100);
+    expect(w.evaluate(10_200, [], 0).samples).toBe(1);
+  });
+});
