@@ -5,18 +5,16 @@ import { KEYS, TmuxSession, killAllTmuxSessions, tmuxAvailable } from './tmux-ha
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const command = [process.execPath, '--import', 'tsx', 'test/e2e/control-room-fixture.ts'];
-let hasTmux = false;
-
+// Never skipped: without tmux these tests fail loudly (CI installs it).
 beforeAll(async () => {
-  hasTmux = await tmuxAvailable();
+  expect(await tmuxAvailable(), 'tmux is required for the terminal end-to-end tests (apt-get install tmux)').toBe(true);
 });
 afterEach(async () => {
   await killAllTmuxSessions();
 });
 
 describe.runIf(process.platform !== 'win32')('control room in tmux', () => {
-  it('renders shorter than the terminal, stops on x, shows the summary, exits 5 on q', async (ctx) => {
-    expect(hasTmux, 'tmux is required for the terminal end-to-end tests (apt-get install tmux)').toBe(true);
+  it('renders shorter than the terminal, stops on x, shows the summary, exits 5 on q', async () => {
     const t = await TmuxSession.start({ command, cwd: repo, columns: 120, rows: 40, name: 'control-room' });
     const screen = await t.waitFor('EMERGENCY STOP', { timeoutMs: 30_000 });
     expect(screen).toContain('Budget burn');
@@ -30,8 +28,7 @@ describe.runIf(process.platform !== 'win32')('control room in tmux', () => {
     expect(exit.screen).toContain('exit code 5');
   });
 
-  it('asks before quitting with a fault active; Ctrl+C stops and leaves', async (ctx) => {
-    expect(hasTmux, 'tmux is required for the terminal end-to-end tests (apt-get install tmux)').toBe(true);
+  it('asks before quitting with a fault active; Ctrl+C stops and leaves', async () => {
     const t = await TmuxSession.start({ command, cwd: repo, columns: 80, rows: 24, name: 'control-room-narrow', env: { NO_COLOR: '1' } });
     await t.waitFor('EMERGENCY STOP', { timeoutMs: 30_000 });
     await t.sendKeys('q');
@@ -50,8 +47,7 @@ describe.runIf(process.platform !== 'win32')('control room in tmux', () => {
     expect(await t.capture({ ansi: true, history: true })).not.toMatch(/\u001b\[(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])[;m]/);
   });
 
-  it('redraws cleanly from the top when the terminal is resized', async (ctx) => {
-    expect(hasTmux, 'tmux is required for the terminal end-to-end tests (apt-get install tmux)').toBe(true);
+  it('redraws cleanly from the top when the terminal is resized', async () => {
     const t = await TmuxSession.start({ command, cwd: repo, columns: 120, rows: 40, name: 'control-room-resize' });
     await t.waitFor('EMERGENCY STOP', { timeoutMs: 30_000 });
     await t.resize(90, 30);

@@ -3,9 +3,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { TmuxSession, killAllTmuxSessions, processAlive, tmuxAvailable } from './tmux-harness.ts';
 
-let hasTmux = false;
+// Never skipped: without tmux these tests fail loudly (CI installs it).
 beforeAll(async () => {
-  hasTmux = await tmuxAvailable();
+  expect(await tmuxAvailable(), 'tmux is required for the terminal end-to-end tests (apt-get install tmux)').toBe(true);
 });
 afterEach(async () => {
   await killAllTmuxSessions();
@@ -14,8 +14,7 @@ afterEach(async () => {
 const node = process.execPath;
 
 describe.runIf(process.platform !== 'win32')('tmux harness', () => {
-  it('passes arguments verbatim (no shell) and reports the exit status', async (ctx) => {
-    if (!hasTmux) ctx.skip();
+  it('passes arguments verbatim (no shell) and reports the exit status', async () => {
     const tricky = '$(echo injected) `id` "quoted" ; exit 9';
     const t = await TmuxSession.start({
       command: [node, '-e', 'console.log("arg=" + process.argv[1]); console.log("env=" + process.env.GD_TEST); process.exit(3)', tricky],
@@ -30,16 +29,14 @@ describe.runIf(process.platform !== 'win32')('tmux harness', () => {
     expect(exit.screen).toContain('env=a b;c');
   });
 
-  it('reports a program killed by a signal', async (ctx) => {
-    if (!hasTmux) ctx.skip();
+  it('reports a program killed by a signal', async () => {
     const t = await TmuxSession.start({ command: [node, '-e', 'process.kill(process.pid, "SIGTERM")'] });
     const exit = await t.waitForExit();
     expect(exit.status).toBeNull();
     expect(exit.signal).toBe(15);
   });
 
-  it('sends keys, types literally, waits for text and sizes the pane', async (ctx) => {
-    if (!hasTmux) ctx.skip();
+  it('sends keys, types literally, waits for text and sizes the pane', async () => {
     const script = [
       'process.stdin.setRawMode(true);',
       'console.log("size " + process.stdout.columns + "x" + process.stdout.rows + " ready");',
@@ -55,8 +52,7 @@ describe.runIf(process.platform !== 'win32')('tmux harness', () => {
     expect((await t.waitForExit()).status).toBe(0);
   });
 
-  it('kill() ends the program, the server and the temp dir, and can be called twice', async (ctx) => {
-    if (!hasTmux) ctx.skip();
+  it('kill() ends the program, the server and the temp dir, and can be called twice', async () => {
     const t = await TmuxSession.start({ command: [node, '-e', 'process.on("SIGHUP", () => {}); setInterval(() => {}, 1000)'] });
     await t.waitFor('');
     const pid = await t.pid();
@@ -67,8 +63,7 @@ describe.runIf(process.platform !== 'win32')('tmux harness', () => {
     expect(existsSync(t.socket)).toBe(false);
   });
 
-  it('times out with the screen in the error', async (ctx) => {
-    if (!hasTmux) ctx.skip();
+  it('times out with the screen in the error', async () => {
     const t = await TmuxSession.start({ command: [node, '-e', 'console.log("hello"); setInterval(() => {}, 1000)'] });
     await t.waitFor('hello');
     await expect(t.waitFor('never', { timeoutMs: 200 })).rejects.toThrow(/hello/);

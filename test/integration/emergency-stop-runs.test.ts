@@ -22,8 +22,8 @@ target: { url: "${target.url}" }
 traffic: { rps: 30 }
 fault:
   type: command
-  inject: [node, -e, "require('fs').writeFileSync(process.argv[1], 'x')", "${marker}"]
-  restore: [node, -e, "require('fs').rmSync(process.argv[1], { force: true })", "${marker}"]
+  inject: [touch, "${marker}"]
+  restore: [rm, -f, "${marker}"]
 schedule: { baseline: 2s, duration: 120s }
 `,
   );
