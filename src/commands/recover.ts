@@ -13,7 +13,7 @@ export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.Wri
   } catch (e) {
     if (e instanceof LedgerError) {
       err.write(`gameday: ${e.message}\n`);
-      return 2;
+      return 1; // as budget-status and emergency-stop: the ledger cannot be read
     }
     throw e;
   }

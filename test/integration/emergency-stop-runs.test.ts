@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
 import { startCountingTarget, type CountingTarget } from '../helpers/target.ts';
+import { commandFaultExperiment } from '../helpers/experiments.ts';
 
 let target: CountingTarget;
 beforeAll(async () => {
@@ -12,29 +13,11 @@ beforeAll(async () => {
 });
 afterAll(() => target.close());
 
-function commandExperiment(dir: string, i: number): { file: string; marker: string } {
-  const marker = join(dir, `fault-${i}`);
-  const file = writeFile(
-    dir,
-    `e${i}.yaml`,
-    `name: stop-me-${i}
-target: { url: "${target.url}" }
-traffic: { rps: 30 }
-fault:
-  type: command
-  inject: [touch, "${marker}"]
-  restore: [rm, -f, "${marker}"]
-schedule: { baseline: 2s, duration: 120s }
-`,
-  );
-  return { file, marker };
-}
-
 describe('emergency-stop with three experiments running', () => {
   it('stops all within 1 s (exit 5), removes every fault, and refuses new runs until --clear', async () => {
     const dir = tempDir();
     const state = join(dir, 'state');
-    const experiments = [0, 1, 2].map((i) => commandExperiment(dir, i));
+    const experiments = [0, 1, 2].map((i) => commandFaultExperiment({ dir, name: `stop-me-${i}`, targetUrl: target.url, rps: 30, schedule: '{ baseline: 2s, duration: 120s }' }));
     const runs = experiments.map(({ file }) => spawnCli(['run', '--experiment', file, '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']));
     await Promise.all(runs.map((r) => r.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe')));
     for (const { marker } of experiments) expect(existsSync(marker)).toBe(true);

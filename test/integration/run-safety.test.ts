@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
 import { startCountingTarget, type CountingTarget } from '../helpers/target.ts';
+import { commandFaultExperiment } from '../helpers/experiments.ts';
 
 const json = (dir: string) => ['--headless', '--output', 'json', '--state-dir', dir, '--metrics-port', '0'];
 let target: CountingTarget;
@@ -75,20 +76,7 @@ describe('preflight refuses (exit 2) and injects nothing', () => {
 describe('signals', () => {
   it('SIGTERM during observation exits 5 with the fault removed', async () => {
     const dir = tempDir();
-    const marker = join(dir, 'fault-is-in');
-    const file = writeFile(
-      dir,
-      'cmd.yaml',
-      `name: command-fault
-target: { url: "${target.url}" }
-traffic: { rps: 50 }
-fault:
-  type: command
-  inject: [node, -e, "require('fs').writeFileSync(process.argv[1], 'x')", "${marker}"]
-  restore: [node, -e, "require('fs').rmSync(process.argv[1], { force: true })", "${marker}"]
-schedule: { baseline: 2s, duration: 60s, recoveryWindow: 1s }
-`,
-    );
+    const { file, marker } = commandFaultExperiment({ dir, name: 'command-fault', targetUrl: target.url });
     const run = spawnCli(['run', '--experiment', file, ...json(dir)]);
     await run.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe');
     expect(existsSync(marker)).toBe(true);

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/budget/ledger.ts';
-import { runCli, spawnCli, tempDir, writeFile } from '../helpers/cli.ts';
+import { runCli, spawnCli, tempDir } from '../helpers/cli.ts';
+import { commandFaultExperiment } from '../helpers/experiments.ts';
 import { startCountingTarget, type CountingTarget } from '../helpers/target.ts';
 
 let target: CountingTarget;
@@ -26,20 +27,7 @@ describe('watchdog', () => {
   it('rolls back an external fault when its controller is killed with SIGKILL', async () => {
     const dir = tempDir();
     const state = join(dir, 'state');
-    const marker = join(dir, 'fault-is-in');
-    const file = writeFile(
-      dir,
-      'cmd.yaml',
-      `name: killed-controller
-target: { url: "${target.url}" }
-traffic: { rps: 50 }
-fault:
-  type: command
-  inject: [node, -e, "require('fs').writeFileSync(process.argv[1], 'x')", "${marker}"]
-  restore: [node, -e, "require('fs').rmSync(process.argv[1], { force: true })", "${marker}"]
-schedule: { baseline: 2s, duration: 60s }
-`,
-    );
+    const { file, marker } = commandFaultExperiment({ dir, name: 'killed-controller', targetUrl: target.url, schedule: '{ baseline: 2s, duration: 60s }' });
     const run = spawnCli(['run', '--experiment', file, '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']);
     await run.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe');
     expect(existsSync(marker)).toBe(true);
@@ -50,6 +38,8 @@ schedule: { baseline: 2s, duration: 60s }
 
     const ledger = Ledger.open(state);
     try {
+      // the watchdog records the recovery just after its restore command returns
+      await waitUntil(() => ledger.recentExperiments(1)[0].recoveredMs !== null, 5_000);
       const [row] = ledger.recentExperiments(1);
       expect(row.status).toBe('dead');
       expect(row.recoveredMs).not.toBeNull();
