@@ -39,6 +39,7 @@ export function Header({ store, width }: HeaderProps) {
       experiment: st.experiment,
       phase: st.phase,
       phaseStartedAtMs: st.phaseStartedAtMs,
+      phasesVisited: st.phasesVisited,
       startedAtMs: st.startedAtMs,
       faultStartedAtMs: st.faultStartedAtMs,
       nowMs: st.nowMs,
@@ -93,7 +94,8 @@ export function Header({ store, width }: HeaderProps) {
           <Text wrap="truncate-end">
             {PHASES.map((phase, i) => {
               const sep = i === 0 ? '' : ' ';
-              if (i < currentIndex) return <Text key={phase} dimColor>{`${sep}✓${phase}`}</Text>;
+              // skipped phases (a refused run never injects) keep no tick: the track tells what happened
+              if (i < currentIndex) return <Text key={phase} dimColor>{`${sep}${s.phasesVisited.includes(phase) ? '✓' : '·'}${phase}`}</Text>;
               if (i === currentIndex) {
                 return (
                   <Text key={phase}>

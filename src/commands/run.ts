@@ -84,7 +84,10 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
 
   const redact = makeRedactor();
   // The control room needs a terminal on both ends with raw-mode keys; anything else runs headless.
-  const headless = Boolean(opts.headless) || !process.stdout.isTTY || !process.stdin.isTTY || typeof process.stdin.setRawMode !== 'function';
+  // Under CI, Ink draws only its final frame, so a CI job gets the headless face too.
+  const inCi = ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => process.env[k] && process.env[k] !== '0' && process.env[k] !== 'false');
+  const headless =
+    Boolean(opts.headless) || inCi || !process.stdout.isTTY || !process.stdin.isTTY || typeof process.stdin.setRawMode !== 'function';
   const out = process.stdout;
   try {
     const recovered = await recoverDead(ledger);

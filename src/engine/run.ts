@@ -241,7 +241,8 @@ export class ExperimentRun implements RunControls {
 
   private setPhase(phase: Phase, detail?: string): void {
     this.phase = phase;
-    this.store.setState({ phase, phaseStartedAtMs: Date.now() });
+    const visited = this.store.getState().phasesVisited;
+    this.store.setState({ phase, phaseStartedAtMs: Date.now(), phasesVisited: visited.includes(phase) ? visited : [...visited, phase] });
     this.emit({ type: 'phase', ts: Date.now(), phase, detail });
   }
 

@@ -44,6 +44,8 @@ export interface GamedayState {
   experiment: ExperimentInfo | null;
   phase: Phase;
   phaseStartedAtMs: number;
+  /** the phases this run has been through, in order (a refused run never reaches inject) */
+  phasesVisited: Phase[];
   startedAtMs: number;
   /** when the fault went in (null before) */
   faultStartedAtMs: number | null;
@@ -72,6 +74,7 @@ export function initialState(): GamedayState {
     experiment: null,
     phase: 'preflight',
     phaseStartedAtMs: Date.now(),
+    phasesVisited: [],
     startedAtMs: Date.now(),
     faultStartedAtMs: null,
     nowMs: Date.now(),

@@ -35,6 +35,7 @@ export function liveState(over: Partial<GamedayState> = {}): Partial<GamedayStat
       demo: true,
     },
     phase: 'observe',
+    phasesVisited: ['preflight', 'baseline', 'inject', 'observe'],
     startedAtMs: T0,
     phaseStartedAtMs: T0 + 6_000,
     faultStartedAtMs: T0 + 6_000,
@@ -82,6 +83,7 @@ export function finishedStore(over: Partial<GamedayState> = {}): GamedayStore {
   return createGamedayStore(
     liveState({
       phase: 'done',
+      phasesVisited: ['preflight', 'baseline', 'inject', 'observe', 'rollback', 'verify', 'done'],
       faultActive: false,
       summary: {
         status: 'breach',

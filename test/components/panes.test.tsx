@@ -41,6 +41,11 @@ describe('Header', () => {
     const done = frame(render(<Header store={finishedStore()} width={120} />));
     expect(done).toContain('SLO BREACH · exit 3');
     expect(done).toContain('DONE');
+    expect(done).toContain('✓inject ✓observe ✓rollback ✓verify');
+  });
+  it('ticks only the phases a run went through: a refused run never injected', () => {
+    const refused = frame(render(<Header store={finishedStore({ phasesVisited: ['preflight', 'baseline', 'done'] })} width={120} />));
+    expect(refused).toContain('✓preflight ✓baseline ·inject ·observe ·rollback ·verify');
   });
   it('measures the baseline before the fault and says loading without an experiment', () => {
     const p = progressFor('baseline', { phaseStartedAtMs: 0, startedAtMs: 0, faultStartedAtMs: null, nowMs: 3_000, faultPaused: false }, 5_000, 60_000);
