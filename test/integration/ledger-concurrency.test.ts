@@ -56,7 +56,8 @@ describe('ledger across processes', () => {
       expect(ledger.dayTotals()).toMatchObject({ spentUsd: 2, reservedUsd: 0, capUsd: 2 });
       for (const r of results) {
         const row = ledger.experiment(r.id)!;
-        expect(row.spentUsd).toBe(r.sent * costUsd); // what the ledger granted it is what it sent: no overlap
+        // exact in micro-dollars (the ledger keeps integers; r.sent * 0.001 in floating point is not)
+        expect(toMicros(row.spentUsd)).toBe(r.sent * toMicros(costUsd)); // what the ledger granted it is what it sent: no overlap
         expect(row.spentUsd).toBeLessThanOrEqual(1);
         expect(row.reservedUsd).toBe(0);
       }
