@@ -12,7 +12,9 @@ export const duration = z
 
 const usd = z.number().positive().finite();
 const fraction = z.number().min(0).max(1);
-const argv = z.array(z.string().min(1)).min(1, 'expected a command as a list: [program, arg, …]');
+// YAML reads `[sleep, 5]` or `[true]` as a number or a boolean: an argv wants them as text.
+const argvItem = z.union([z.string().min(1), z.number(), z.boolean()]).transform(String);
+const argv = z.array(argvItem).min(1, 'expected a command as a list: [program, arg, …]');
 const hostPort = z
   .string()
   .regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7001');

@@ -1,0 +1,33 @@
+// Secrets from the environment never reach output, events or journals.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JournalWriter } from '../../src/headless/journal.ts';
+import { makeRedactor, secretValues } from '../../src/headless/redact.ts';
+import { tempDir } from '../helpers/cli.ts';
+
+describe('redaction', () => {
+  it('takes the values of secret-looking variables only', () => {
+    const secrets = secretValues({ API_TOKEN: 's3cr3t-token', DB_PASSWORD: 'hunter22', HOME: '/root', SHORT_SECRET: 'abc' });
+    expect(secrets.sort()).toEqual(['hunter22', 's3cr3t-token']);
+  });
+
+  it('redacts those values and URL passwords anywhere in a text', () => {
+    const redact = makeRedactor(['s3cr3t-token']);
+    expect(redact('Authorization: Bearer s3cr3t-token')).toBe('Authorization: Bearer ***');
+    expect(redact('upstream http://admin:pa55word@127.0.0.1:9090/x')).toBe('upstream http://admin:***@127.0.0.1:9090/x');
+    expect(redact('nothing to see')).toBe('nothing to see');
+  });
+
+  it('keeps them out of the journal, which is written 0600', () => {
+    const dir = tempDir();
+    const path = join(dir, 'j.json');
+    const journal = new JournalWriter(path, { experimentId: 'x', name: 'n', startedAt: 'now', plan: { rollback: [{ run: ['curl', '-H', 'token: s3cr3t-token'] }] } }, makeRedactor(['s3cr3t-token']));
+    journal.record({ type: 'note', ts: 1, text: 'used s3cr3t-token', source: 'user' });
+    journal.write(null);
+    const text = readFileSync(path, 'utf8');
+    expect(text).not.toContain('s3cr3t-token');
+    expect(text).toContain('***');
+    expect(JSON.parse(text).events).toHaveLength(1);
+  });
+});
