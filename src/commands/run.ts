@@ -136,7 +136,12 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     } catch (err) {
       stderr.write(`gameday: could not write the journal ${journalPath}: ${(err as Error).message}\n`);
     }
-    handle.finish(summary.status, summary.requests);
+    try {
+      handle.finish(summary.status, summary.requests);
+    } catch (err) {
+      // The fault is handled; the ledger keeps this run's reservation, and the next run counts it as spent.
+      stderr.write(`gameday: could not record the result in the ledger: ${(err as Error).message}\n`);
+    }
     await metrics?.close();
     if (face) {
       await face.waitUntilExit();

@@ -185,18 +185,27 @@ export class ExperimentRun implements RunControls {
     // Every path comes through here: a fault that went in (or may have) comes out.
     const trigger = this.trigger ?? this.stopRequested ?? { trigger: 'error' as const, reason: 'ended without a trigger', atMs: nowMs() };
     let rollbackOk = true;
-    if (this.injectAttempted) {
-      const report = await this.rollback(trigger);
-      rollbackOk = report.ok;
-      if (report.ok) {
-        const verdict = await this.verify(trigger);
-        recoveryVerified = verdict.verified;
-        recoveredAtMs = verdict.atMs;
+    try {
+      if (this.injectAttempted) {
+        const report = await this.rollback(trigger);
+        rollbackOk = report.ok;
+        const failed = report.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`).join('; ');
+        if (!report.faultRemoved) reason = `FAULT MAY REMAIN: ${failed}`;
+        else if (!report.ok) reason = `rollback step failed: ${failed}`;
+        if (report.ok) {
+          const verdict = await this.verify(trigger);
+          recoveryVerified = verdict.verified;
+          recoveredAtMs = verdict.atMs;
+        }
       }
-      if (!report.faultRemoved) reason = `FAULT MAY REMAIN: ${report.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`).join('; ')}`;
-      else if (!report.ok) reason = `rollback step failed: ${report.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`).join('; ')}`;
+    } catch (err) {
+      // Nothing in rollback or verify should throw; if it does, the fault's state is unknown.
+      rollbackOk = false;
+      reason = `rollback failed unexpectedly: ${(err as Error).message}`;
+      this.emit({ type: 'error', ts: Date.now(), fatal: true, message: reason });
+    } finally {
+      await this.shutdown();
     }
-    await this.shutdown();
 
     if (status === null) {
       if (!rollbackOk) status = 'rollback-failed';
@@ -408,7 +417,14 @@ export class ExperimentRun implements RunControls {
     const report = await runRollback(steps, this.plan.rollbackPolicy, (e) =>
       this.emit({ type: 'rollback', ts: Date.now(), ...e, trigger: e.result === 'started' && e.attempt === 1 ? trigger.trigger : undefined }),
     );
-    if (report.faultRemoved && topo.rollbackPlan) this.opts.link?.setRollbackPlan(null);
+    if (report.faultRemoved && topo.rollbackPlan) {
+      try {
+        this.opts.link?.setRollbackPlan(null);
+      } catch (err) {
+        // The fault is out; a watchdog that still sees the plan only repeats an idempotent restore.
+        this.emit({ type: 'error', ts: Date.now(), message: `clearing the rollback plan in the ledger: ${(err as Error).message}` });
+      }
+    }
     if (!report.faultRemoved) {
       this.emit({ type: 'error', ts: Date.now(), fatal: true, message: `ROLLBACK FAILED: the fault may still be in place (${topo.driver.label}). Remove it by hand.` });
     }
@@ -526,7 +542,12 @@ export class ExperimentRun implements RunControls {
     this.health?.stop();
     await this.traffic?.stop();
     const sent = this.traffic?.sentCount ?? 0;
-    this.budget.settle(sent);
+    try {
+      this.budget.settle(sent);
+    } catch (err) {
+      // The reservation stays held and counts as spent: over-counted, never under-counted.
+      this.emit({ type: 'error', ts: Date.now(), message: `settling the budget: ${(err as Error).message}` });
+    }
     this.store.setState({ budget: budgetView(this.budget.totals(), sent, 0) });
     try {
       await this.topology?.close();
