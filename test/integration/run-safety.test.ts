@@ -90,6 +90,26 @@ describe('signals', () => {
   });
 });
 
+describe('a rollback that fails', () => {
+  it('is retried, escalated loudly, and exits 6', async () => {
+    const dir = tempDir();
+    const file = writeFile(
+      dir,
+      'stuck.yaml',
+      `name: stuck-fault\ntarget: { url: "${target.url}" }\ntraffic: { rps: 30 }\nfault: { type: command, inject: ["true"], restore: ["false"] }\nschedule: { baseline: 1s, duration: 1s, recoveryWindow: 1s }\n`,
+    );
+    const r = await runCli(['run', '--experiment', file, ...json(dir)]);
+    expect(r.code, r.stderr).toBe(6);
+    const s = summaryOf(r);
+    expect(s.status).toBe('rollback-failed');
+    expect(s.faultRemoved).toBe(false);
+    expect(s.reason).toMatch(/FAULT MAY REMAIN/);
+    const failedAttempts = r.events.filter((e) => e.type === 'rollback' && e.step === 'remove-fault' && e.result === 'failed');
+    expect(failedAttempts).toHaveLength(3); // rollback.attempts
+    expect(r.events.some((e) => e.type === 'error' && e.fatal && /ROLLBACK FAILED/.test(e.message))).toBe(true);
+  });
+});
+
 describe('budget', () => {
   it('spend equals requests × cost, never exceeds --budget, and reaching it stops and rolls back (exit 4)', async () => {
     const dir = tempDir();
