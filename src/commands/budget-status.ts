@@ -2,7 +2,8 @@
 // status, not an error, and the command does not create one just to read it; a ledger that exists
 // but cannot be read is an error (exit 1), never an empty status.
 import { buildBudgetStatus, formatBudgetStatus } from '../budget/budget-status.ts';
-import { Ledger, LedgerError } from '../budget/ledger.ts';
+import { Ledger } from '../budget/ledger.ts';
+import { ledgerErrorExit } from './common.ts';
 
 export async function budgetStatusCommand(opts: {
   stateDir: string;
@@ -21,9 +22,7 @@ export async function budgetStatusCommand(opts: {
     out.write(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatBudgetStatus(status));
     return 0;
   } catch (e) {
-    if (!(e instanceof LedgerError)) throw e;
-    err.write(`gameday: ${e.message}\n`);
-    return 1;
+    return ledgerErrorExit(e, err);
   } finally {
     ledger?.close();
   }

@@ -1,5 +1,6 @@
 // Bits every command shares: where the state dir is, and how user mistakes are printed.
 import { ConfigError } from '../config/errors.ts';
+import { LedgerError } from '../budget/ledger-error.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveStateDir } from '../budget/state-dir.ts';
@@ -19,4 +20,11 @@ export function printConfigError(err: unknown, err_out: NodeJS.WritableStream = 
     return true;
   }
   return false;
+}
+
+/** The ledger commands' one answer to an unreadable ledger: said plainly, exit 1. Anything else is a bug. */
+export function ledgerErrorExit(e: unknown, err: NodeJS.WritableStream = process.stderr): number {
+  if (!(e instanceof LedgerError)) throw e;
+  err.write(`gameday: ${e.message}\n`);
+  return 1;
 }

@@ -5,7 +5,8 @@
 // in time, or their controller is gone: faults may remain · 1: the ledger cannot be used.
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, Ledger, LedgerError, type ExperimentRow } from '../budget/ledger.ts';
+import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, Ledger, type ExperimentRow } from '../budget/ledger.ts';
+import { ledgerErrorExit } from './common.ts';
 
 export const EMERGENCY_STOP_TIMEOUT_MS = 30_000;
 const EXIT_NOT_ALL_STOPPED = 6;
@@ -123,9 +124,7 @@ export async function emergencyStopCommand(opts: {
     }
     return 0;
   } catch (e) {
-    if (!(e instanceof LedgerError)) throw e;
-    err.write(`gameday: ${e.message}\n`);
-    return 1;
+    return ledgerErrorExit(e, err);
   } finally {
     ledger?.close();
   }

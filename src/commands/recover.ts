@@ -1,5 +1,6 @@
 // gameday recover: roll back experiments whose controller died.
-import { Ledger, LedgerError } from '../budget/ledger.ts';
+import { Ledger } from '../budget/ledger.ts';
+import { ledgerErrorExit } from './common.ts';
 import { recoverDead } from '../engine/recovery.ts';
 
 export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
@@ -11,11 +12,7 @@ export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.Wri
   try {
     ledger = Ledger.open(opts.stateDir);
   } catch (e) {
-    if (e instanceof LedgerError) {
-      err.write(`gameday: ${e.message}\n`);
-      return 1; // as budget-status and emergency-stop: the ledger cannot be read
-    }
-    throw e;
+    return ledgerErrorExit(e, err);
   }
   try {
     const { dead, results } = await recoverDead(ledger);

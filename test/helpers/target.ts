@@ -1,6 +1,7 @@
 // A real HTTP target on loopback that counts what reaches it.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface CountingTarget {
   url: string;
@@ -31,4 +32,17 @@ export async function startCountingTarget(): Promise<CountingTarget> {
       server.close(() => r());
     });
   return target;
+}
+
+/** One counting target for a whole test file: started before its tests, closed after them. */
+export function useCountingTarget(): () => CountingTarget {
+  let target: CountingTarget | undefined;
+  beforeAll(async () => {
+    target = await startCountingTarget();
+  });
+  afterAll(() => target?.close());
+  return () => {
+    if (!target) throw new Error('the counting target is not started yet (use it inside a test)');
+    return target;
+  };
 }

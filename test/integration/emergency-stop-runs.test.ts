@@ -2,19 +2,16 @@
 // `gameday emergency-stop` stops them all, their faults come out, and the latch holds.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
-import { startCountingTarget, type CountingTarget } from '../helpers/target.ts';
+import { useCountingTarget } from '../helpers/target.ts';
 import { commandFaultExperiment } from '../helpers/experiments.ts';
 
-let target: CountingTarget;
-beforeAll(async () => {
-  target = await startCountingTarget();
-});
-afterAll(() => target.close());
+const counting = useCountingTarget();
 
 describe('emergency-stop with three experiments running', () => {
   it('stops all within 1 s (exit 5), removes every fault, and refuses new runs until --clear', async () => {
+    const target = counting();
     const dir = tempDir();
     const state = join(dir, 'state');
     const experiments = [0, 1, 2].map((i) => commandFaultExperiment({ dir, name: `stop-me-${i}`, targetUrl: target.url, rps: 30, schedule: '{ baseline: 2s, duration: 120s }' }));

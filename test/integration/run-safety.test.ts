@@ -1,17 +1,13 @@
 // Refusals, signals and the budget: the paths where gameday must inject nothing, or take the fault out.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
-import { startCountingTarget, type CountingTarget } from '../helpers/target.ts';
+import { useCountingTarget } from '../helpers/target.ts';
 import { commandFaultExperiment } from '../helpers/experiments.ts';
 
 const json = (dir: string) => ['--headless', '--output', 'json', '--state-dir', dir, '--metrics-port', '0'];
-let target: CountingTarget;
-beforeAll(async () => {
-  target = await startCountingTarget();
-});
-afterAll(() => target.close());
+const counting = useCountingTarget();
 
 describe('bad input changes nothing (exit 1)', () => {
   it('a malformed experiment file names each bad field and touches no state', async () => {
@@ -60,6 +56,7 @@ describe('preflight refuses (exit 2) and injects nothing', () => {
   });
 
   it('a baseline whose steady state does not hold', async () => {
+    const target = counting();
     const dir = tempDir();
     target.healthy = false;
     try {
@@ -75,6 +72,7 @@ describe('preflight refuses (exit 2) and injects nothing', () => {
 
 describe('signals', () => {
   it('SIGTERM during observation exits 5 with the fault removed', async () => {
+    const target = counting();
     const dir = tempDir();
     const { file, marker } = commandFaultExperiment({ dir, name: 'command-fault', targetUrl: target.url });
     const run = spawnCli(['run', '--experiment', file, ...json(dir)]);
@@ -92,6 +90,7 @@ describe('signals', () => {
 
 describe('a rollback that fails', () => {
   it('is retried, escalated loudly, and exits 6', async () => {
+    const target = counting();
     const dir = tempDir();
     const file = writeFile(
       dir,
@@ -112,6 +111,7 @@ describe('a rollback that fails', () => {
 
 describe('budget', () => {
   it('spend equals requests × cost, never exceeds --budget, and reaching it stops and rolls back (exit 4)', async () => {
+    const target = counting();
     const dir = tempDir();
     const before = target.count();
     const file = writeFile(

@@ -1,19 +1,16 @@
 // Eight controllers, one daily cap: the ledger's reservations hold across processes, and the
 // target itself counts no more requests than the cap paid for.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/budget/ledger.ts';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
-import { startCountingTarget, type CountingTarget } from '../helpers/target.ts';
+import { useCountingTarget } from '../helpers/target.ts';
 
-let target: CountingTarget;
-beforeAll(async () => {
-  target = await startCountingTarget();
-});
-afterAll(() => target.close());
+const counting = useCountingTarget();
 
 describe('8 concurrent runs sharing a state dir and a $2 daily cap', () => {
   it('never overspend: ledger day spend ≤ $2.00, target-counted requests × cost ≤ $2.00, every run exits 0 or 4', async () => {
+    const target = counting();
     const dir = tempDir();
     const state = join(dir, 'state');
     // A long warm-up: eight processes starting at once on a small machine starve each other for

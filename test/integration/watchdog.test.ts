@@ -2,17 +2,13 @@
 // started before injecting rolls the fault back, and the ledger counts the reservation as spent.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/budget/ledger.ts';
 import { runCli, spawnCli, tempDir } from '../helpers/cli.ts';
 import { commandFaultExperiment } from '../helpers/experiments.ts';
-import { startCountingTarget, type CountingTarget } from '../helpers/target.ts';
+import { useCountingTarget } from '../helpers/target.ts';
 
-let target: CountingTarget;
-beforeAll(async () => {
-  target = await startCountingTarget();
-});
-afterAll(() => target.close());
+const counting = useCountingTarget();
 
 async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<number> {
   const started = Date.now();
@@ -25,6 +21,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<number
 
 describe('watchdog', () => {
   it('rolls back an external fault when its controller is killed with SIGKILL', async () => {
+    const target = counting();
     const dir = tempDir();
     const state = join(dir, 'state');
     const { file, marker } = commandFaultExperiment({ dir, name: 'killed-controller', targetUrl: target.url, schedule: '{ baseline: 2s, duration: 60s }' });
