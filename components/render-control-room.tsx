@@ -3,9 +3,12 @@ import { render } from 'ink';
 import type { GamedayStore, RunControls } from '../src/state/store.ts';
 import { App, type FrameSignal } from './App.tsx';
 import { withIncrementalFix } from './ink-incremental-fix.ts';
+import { throttledMirror } from './throttled-store.ts';
 
 /** the engine ticks every 250 ms; 12 frames a second is smooth and cheap */
 export const MAX_FPS = 12;
+/** the live numbers (SLIs, budget) redraw twice a second; phases, keys and events at once */
+export const SNAPSHOT_EVERY_MS = 500;
 
 export interface ControlRoomOptions {
   store: GamedayStore;
@@ -42,8 +45,16 @@ export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
   };
   const incremental = opts.incrementalRendering ?? true;
   const stdout = opts.stdout ?? process.stdout;
+  // A closed terminal (EIO/EPIPE on write) must not crash gameday mid-experiment: stop drawing and
+  // let SIGHUP's rollback run. Other stream errors are rethrown as before.
+  const onStreamError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EIO' && err.code !== 'EPIPE') throw err;
+    unmount();
+  };
+  stdout.on('error', onStreamError);
+  const mirror = throttledMirror(opts.store, SNAPSHOT_EVERY_MS);
   // Ctrl+C reaches App as a key (exitOnCtrlC: false): it becomes controls.emergencyStop('ctrl-c').
-  const instance = render(<App store={opts.store} controls={opts.controls} onQuit={() => unmount()} frames={frames} />, {
+  const instance = render(<App store={mirror.store} controls={opts.controls} onQuit={() => unmount()} frames={frames} />, {
     // Ink 6.8.0's incremental renderer drifts a row per frame; the fix wraps the stream (ink#909)
     stdout: incremental ? withIncrementalFix(stdout) : stdout,
     stdin: opts.stdin ?? process.stdin,
@@ -63,7 +74,12 @@ export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
   function unmount(): void {
     if (unmounted) return;
     unmounted = true;
-    instance.unmount();
+    mirror.dispose();
+    try {
+      instance.unmount();
+    } catch {
+      // the terminal is gone; nothing left to draw on
+    }
   }
   return {
     waitUntilExit: async () => {

@@ -103,8 +103,9 @@ export class ExperimentRun implements RunControls {
   /** Immediate: starts removing the fault before anything else happens. */
   emergencyStop(source: string): void {
     if (this.stopRequested?.trigger === 'emergency-stop') return;
-    this.emit({ type: 'emergency-stop', ts: Date.now(), source });
+    // The fault first; telling the faces (and redrawing them) can wait a few milliseconds.
     this.requestStop('emergency-stop', `emergency stop (${source})`, true);
+    this.emit({ type: 'emergency-stop', ts: Date.now(), source });
   }
 
   /** SIGINT/SIGTERM: roll back and exit 5. */
