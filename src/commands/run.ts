@@ -41,10 +41,6 @@ function linkFor(handle: ExperimentHandle, ledger: Ledger, stateDir: string): Co
 
 export async function runExperimentCommand(opts: RunCommandOptions): Promise<number> {
   const stderr = process.stderr;
-  if (opts.output !== undefined && opts.output !== 'text' && opts.output !== 'json') {
-    stderr.write(`--output: expected text or json, got "${opts.output}"\n`);
-    return EXIT_CODE.invalid;
-  }
   let plan;
   try {
     plan = resolveRunPlan(opts);

@@ -78,7 +78,6 @@ export class ExperimentRun implements RunControls {
   private peakImpact = 0;
   private budgetExhausted: string | null = null;
   private paused = false;
-  private lastHistoryMs = 0;
   private goodSinceMs: number | null = null;
 
   constructor(private readonly opts: RunOptions) {
@@ -266,7 +265,8 @@ export class ExperimentRun implements RunControls {
   private async preflight(): Promise<void> {
     const p = this.plan;
     this.setPhase('preflight');
-    this.check('emergency-stop latch', !this.opts.link?.stopLatched(), this.opts.link?.stopLatched() ? 'latched: run `gameday emergency-stop --clear` first' : 'clear');
+    const latched = this.opts.link?.stopLatched() ?? false;
+    this.check('emergency-stop latch', !latched, latched ? 'latched: run `gameday emergency-stop --clear` first' : 'clear');
 
     const totals = this.budget.totals();
     const availableUsd = Math.min(totals.experimentCapUsd - totals.experimentSpentUsd, totals.dayCapUsd - totals.daySpentUsd - totals.dayReservedUsd);
@@ -531,8 +531,8 @@ export class ExperimentRun implements RunControls {
     }
 
     const state = this.store.getState();
-    const history = t - this.lastHistoryMs >= 250 ? [...state.history.filter((h) => h.tMs >= t - HISTORY_MS), { tMs: t, p95LatencyMs: slis.p95LatencyMs, errorRate: slis.errorRate, availability: slis.availability, healthFailures: slis.healthFailures, impact: impact.score }] : state.history;
-    this.lastHistoryMs = t;
+    // one point a tick, the last 60 s
+    const history = [...state.history.filter((h) => h.tMs >= t - HISTORY_MS), { tMs: t, p95LatencyMs: slis.p95LatencyMs, errorRate: slis.errorRate, availability: slis.availability, healthFailures: slis.healthFailures, impact: impact.score }];
     this.store.setState({ nowMs: Date.now(), slis, budget, impact: impactView, history });
     this.emit({ type: 'tick', ts: Date.now(), phase: this.phase, slis, budget, impact: impactView, faultActive: this.store.getState().faultActive });
   }

@@ -2,10 +2,8 @@
 // served on /metrics while the run lasts.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { GamedayEvent } from '../engine/events.ts';
-import { PHASES } from '../engine/events.ts';
-import { SLI_NAMES, type SloThresholds } from '../engine/slis.ts';
-import { OUTCOMES } from '../engine/slis.ts';
+import { PHASES, type GamedayEvent } from '../engine/events.ts';
+import { OUTCOMES, SLI_NAMES, type SloThresholds } from '../engine/slis.ts';
 
 export class RunMetrics {
   readonly registry = new Registry();
