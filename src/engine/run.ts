@@ -311,7 +311,7 @@ export class ExperimentRun implements RunControls {
         const ledgerError = this.traffic?.budgetError;
         // Fail closed: a ledger that cannot grant money is as good as a stop.
         if (ledgerError) this.requestStop('error', `the budget ledger failed: ${ledgerError.message}`, true);
-        else if (limitedBy === 'stopped') this.requestStop('emergency-stop', 'emergency stop (ledger latch)', true);
+        else if (limitedBy === 'stopped') this.emergencyStop('emergency-stop latch, seen by a reservation');
         else this.requestStop('budget', `${limitedBy} budget reached`, false);
       },
     });
