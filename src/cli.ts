@@ -22,7 +22,7 @@ withCommon(
     .command('run')
     .description('run one experiment (with no --target: the embedded demo)')
     .option('--experiment <file>', 'experiment file (YAML)')
-    .option('--experiment-type <type>', 'a template from config/experiments: latency, errors, blackhole, reset, bandwidth')
+    .option('--experiment-type <type>', 'a template from config/experiments: latency, errors, blackhole, reset, bandwidth, process-kill')
     .option('--target <url>', 'the service whose SLOs are guarded')
     .option('--budget <usd>', 'money this experiment may spend (≤ budget.maxExperimentUsd)')
     .option('--duration <duration>', 'how long the fault stays in, e.g. 2m')

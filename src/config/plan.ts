@@ -114,7 +114,8 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
       problems.push(`rollback.${i}: traffic-shift needs a standby; only the embedded demo has one (or use a command step)`);
     }
   }
-  if (!usesProxy && targetUrl === undefined) problems.push(`fault.type: ${fault.type} needs a target (--target or target.url); the demo is driven through the proxy`);
+  if (fault.type === 'command' && targetUrl === undefined) problems.push('fault.type: command needs a target (--target or target.url); the demo is driven through the proxy');
+  if (fault.type === 'process-kill') problems.push(...processKillProblems(fault, targetUrl, Boolean(flags.experiment)));
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -160,6 +161,26 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
     metrics: config.metrics,
     stateDir: config.stateDir,
   };
+}
+
+/**
+ * Against the demo, process-kill hits the demo's own primary dependency, which gameday starts and
+ * restarts; against a target, the experiment names the process and how to bring it back.
+ */
+function processKillProblems(f: Extract<FaultSpec, { type: 'process-kill' }>, targetUrl: string | undefined, ownFile: boolean): string[] {
+  const problems: string[] = [];
+  const named = f.pid !== undefined || f.pidFile !== undefined;
+  if (targetUrl === undefined) {
+    if (named) problems.push(`fault.${f.pid !== undefined ? 'pid' : 'pidFile'}: against the embedded demo, process-kill hits the demo's own dependency; leave pid and pidFile out, or give a target`);
+    if (f.restart) problems.push('fault.restart: against the embedded demo, gameday restarts its own dependency; leave restart out, or give a target');
+    return problems;
+  }
+  const hint = ownFile ? '' : ' (the process-kill template is for the demo: copy config/experiments/process-kill.yaml and name your process)';
+  if (f.pid !== undefined && f.pidFile !== undefined) problems.push('fault.pidFile: give pid or pidFile, not both');
+  if (!named) problems.push(`fault.pid: process-kill against a target needs pid or pidFile${hint}`);
+  if (f.signal === 'SIGSTOP' && f.restart) problems.push('fault.restart: not used with SIGSTOP (rollback sends SIGCONT to the stopped process); leave it out');
+  if (f.signal !== 'SIGSTOP' && !f.restart) problems.push(`fault.restart: process-kill with ${f.signal} needs the command that brings the process back, as a list: [program, arg, …]${hint}`);
+  return problems;
 }
 
 /** The plan as the journal records it: plain data, secrets redacted by the journal writer. */

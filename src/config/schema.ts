@@ -93,9 +93,10 @@ export const FaultSchema = z.discriminatedUnion(
       pid: z.number().int().positive().optional(),
       pidFile: z.string().min(1).optional(),
       signal: z.enum(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGSTOP']).default('SIGKILL'),
-      /** how to bring it back: run on rollback */
-      restart: argv,
-    }).refine((f) => f.pid !== undefined || f.pidFile !== undefined, { message: 'process-kill needs pid or pidFile', path: ['pid'] }),
+      /** how to bring it back: run on rollback (not with SIGSTOP: rollback sends SIGCONT) */
+      restart: argv.optional(),
+      timeout: duration.default(30_000),
+    }),
     z.strictObject({ type: z.literal('command'), inject: argv, restore: argv, timeout: duration.default(30_000) }),
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? `unknown fault type; expected one of: ${FAULT_TYPES.join(', ')}` : undefined) },

@@ -1,11 +1,16 @@
 // The embedded demo: an API (the target) that calls a pricing dependency through the built-in fault
 // proxy, with the usual defences — a per-attempt timeout, retries, and optionally a cached fallback.
 // A game day against it shows whether those defences absorb the fault. Everything listens on free
-// loopback ports and lives in this process.
+// loopback ports and lives in this process, except for process-kill: then the primary runs as a
+// process of its own (pricing-process.ts) that can be killed and restarted.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'undici';
+import { describeFailure, runCommand } from '../faults/command-driver.ts';
 import { FaultProxy } from '../faults/proxy.ts';
+import { dependencyServer, listen, sendJson } from './pricing-server.ts';
 
 export interface DemoOptions {
   /** per-attempt timeout on the dependency call (default 1000) */
@@ -16,6 +21,8 @@ export interface DemoOptions {
   fallback?: boolean;
   /** default 127.0.0.1 */
   host?: string;
+  /** run the primary dependency as a process of its own, to be killed and restarted (process-kill) */
+  primaryAsProcess?: boolean;
 }
 
 export interface DemoStats {
@@ -34,16 +41,14 @@ export interface Demo {
   standbyUrl: string;
   /** the API reaches its dependency through this proxy (upstream = primary at start) */
   proxy: FaultProxy;
+  /** with primaryAsProcess: where its pid is, and the command that (re)starts it on the same port */
+  primaryProcess: { pidFile: string; restart: string[] } | null;
   stats(): DemoStats;
   close(): Promise<void>;
 }
 
 /** The API's own work per request. */
 const API_PROCESSING_MS = 1;
-const DEPENDENCY_MEDIAN_MS = 4;
-const DEPENDENCY_SIGMA = 0.3;
-const DEPENDENCY_MIN_MS = 2;
-const DEPENDENCY_MAX_MS = 8;
 /**
  * Requests sent through the whole chain at start: a fresh process is JIT-cold and has no open
  * connections, which would make the first second look slower than the steady state a baseline is
@@ -51,16 +56,6 @@ const DEPENDENCY_MAX_MS = 8;
  */
 const WARM_UP_REQUESTS = 40;
 const WARM_UP_CONCURRENCY = 8;
-
-/**
- * Dependency latency, lognormal-ish around 4 ms, clamped to 2–8 ms. The normal draw is the sum of
- * three uniforms (Irwin–Hall, sd 0.5): cheap, bounded, close enough to a bell.
- */
-export function dependencyLatencyMs(u1: number, u2: number, u3: number): number {
-  const z = (u1 + u2 + u3 - 1.5) / 0.5;
-  const ms = DEPENDENCY_MEDIAN_MS * Math.exp(DEPENDENCY_SIGMA * z);
-  return Math.min(DEPENDENCY_MAX_MS, Math.max(DEPENDENCY_MIN_MS, ms));
-}
 
 /** How one attempt at the dependency went. */
 type Attempt =
@@ -89,8 +84,10 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     for (const s of started.reverse()) await s.close().catch(() => {});
   };
   try {
-    const primary = await listen(dependencyServer('primary', () => counts.primaryRequests++), host);
-    started.push(primary);
+    const primaryProc = opts.primaryAsProcess ? await startPrimaryProcess(host) : null;
+    if (primaryProc) started.push(primaryProc);
+    const primary = primaryProc ?? (await listen(dependencyServer('primary', () => counts.primaryRequests++), host));
+    if (!primaryProc) started.push(primary);
     const standby = await listen(dependencyServer('standby', () => counts.standbyRequests++), host);
     started.push(standby);
     const proxy = await FaultProxy.start({ listenHost: host, upstreamUrl: primary.url });
@@ -148,6 +145,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       primaryUrl: primary.url,
       standbyUrl: standby.url,
       proxy,
+      primaryProcess: primaryProc && { pidFile: primaryProc.pidFile, restart: primaryProc.restart },
       stats: () => ({ ...counts }),
       close: closeAll,
     };
@@ -155,6 +153,44 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * The primary in its own process (src/demo/pricing-process.ts), started by the same command that
+ * restarts it. Its requests are not counted in stats(): it is out of reach.
+ */
+async function startPrimaryProcess(host: string): Promise<{ url: string; pidFile: string; restart: string[]; close(): Promise<void> }> {
+  const { pricingStartArgv, isAlive } = await import('./pricing-process.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'gameday-demo-'));
+  const pidFile = join(dir, 'pricing-primary.pid');
+  const base = { host, pidFile, parentPid: process.pid };
+  const first = await runCommand(pricingStartArgv({ ...base, port: 0 }), { timeoutMs: 20_000 });
+  const ready = first.exitCode === 0 ? (JSON.parse(first.stdout.trim().split('\n').pop() ?? '{}') as { url?: string }) : {};
+  if (!ready.url) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`the demo's pricing process did not start: ${describeFailure(pricingStartArgv({ ...base, port: 0 }), first)}`);
+  }
+  const port = Number(new URL(ready.url).port);
+  return {
+    url: ready.url,
+    pidFile,
+    restart: pricingStartArgv({ ...base, port }),
+    close: async () => {
+      // whichever process the pid file names now (the first, or the one a restart brought up)
+      let pid = NaN;
+      try {
+        pid = Number(readFileSync(pidFile, 'utf8').trim());
+      } catch {
+        // killed and never restarted: nothing to stop
+      }
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+        process.kill(pid, 'SIGTERM');
+        for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(20);
+        if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function warmUp(url: string): Promise<void> {
@@ -173,48 +209,6 @@ async function warmUp(url: string): Promise<void> {
   } finally {
     await pool.destroy();
   }
-}
-
-/** One instance of the pricing dependency: JSON after a realistic, slightly variable delay. */
-function dependencyServer(instance: 'primary' | 'standby', onRequest: () => void): http.Server {
-  let version = 0;
-  return http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
-    onRequest();
-    const delayMs = dependencyLatencyMs(Math.random(), Math.random(), Math.random());
-    setTimeout(() => {
-      version++;
-      // Price moves a little so cached answers are visibly older than fresh ones.
-      const priceCents = 1299 + (version % 7);
-      sendJson(res, 200, `{"service":"pricing","instance":"${instance}","sku":"sku-1042","priceCents":${priceCents},"inStock":true,"version":${version}}`);
-    }, delayMs);
-  });
-}
-
-async function listen(server: http.Server, host: string): Promise<{ url: string; close(): Promise<void> }> {
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${hostPart}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: string, extra: http.OutgoingHttpHeaders = {}): void {
-  if (res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
-  res.end(body);
 }
 
 function sleep(ms: number): Promise<void> {

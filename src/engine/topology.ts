@@ -49,16 +49,26 @@ export async function buildTopology(plan: RunPlan): Promise<Topology> {
 
   if (plan.targetUrl === undefined) {
     // The embedded demo: its API reaches its dependency through the demo's own fault proxy.
-    const demo = await startDemo({ timeoutMs: plan.demo.timeout, retries: plan.demo.retries, fallback: plan.demo.fallback });
+    // process-kill hits the demo's primary dependency, which then runs as a process of its own.
+    const killsPrimary = f.type === 'process-kill';
+    const demo = await startDemo({ timeoutMs: plan.demo.timeout, retries: plan.demo.retries, fallback: plan.demo.fallback, primaryAsProcess: killsPrimary });
     try {
-      if (!proxyFault) throw new Error(`fault.type ${f.type} cannot run against the demo`);
-      const driver = new ProxyFaultDriver({ proxy: demo.proxy, fault: proxyFault, standbyUrl: demo.standbyUrl, ownsProxy: false });
+      let driver: FaultDriver;
+      if (killsPrimary && demo.primaryProcess) {
+        driver = new ProcessKillDriver({ pidFile: demo.primaryProcess.pidFile, signal: f.signal, restart: demo.primaryProcess.restart, timeoutMs: 30_000, subject: "the demo's pricing dependency" });
+      } else if (proxyFault) {
+        driver = new ProxyFaultDriver({ proxy: demo.proxy, fault: proxyFault, standbyUrl: demo.standbyUrl, ownsProxy: false });
+      } else {
+        throw new Error(`fault.type ${f.type} cannot run against the demo`);
+      }
       return {
         trafficUrl: demo.targetUrl,
         targetUrl: demo.targetUrl,
         healthUrl: demo.targetUrl + plan.healthPath,
         driver,
         demo,
+        // The demo's processes end with this one (the pricing process watches its parent), so a dead
+        // controller leaves nothing for a watchdog to restore.
         rollbackPlan: null,
         close: async () => {
           await driver.close();
@@ -97,8 +107,11 @@ export async function buildTopology(plan: RunPlan): Promise<Topology> {
     driver = new CommandFaultDriver({ inject: f.inject, restore: f.restore, timeoutMs: f.timeout });
     restore = { argv: f.restore, timeoutMs: f.timeout };
   } else if (f.type === 'process-kill') {
-    driver = new ProcessKillDriver({ pid: f.pid, pidFile: f.pidFile, signal: f.signal, restart: f.restart, timeoutMs: 30_000 });
-    restore = { argv: f.restart, timeoutMs: 30_000 };
+    const kill = new ProcessKillDriver({ pid: f.pid, pidFile: f.pidFile, signal: f.signal, restart: f.restart, timeoutMs: f.timeout });
+    // Preflight: the process must exist now; its pid is what a watchdog would SIGCONT.
+    const pid = kill.check();
+    driver = kill;
+    restore = f.signal === 'SIGSTOP' ? { argv: ['kill', '-CONT', String(pid)], timeoutMs: 5_000 } : { argv: f.restart!, timeoutMs: f.timeout };
   } else {
     throw new Error(`no driver for fault type ${(f as FaultSpec).type}`);
   }

@@ -1,45 +1,80 @@
-// process-kill: send a signal to a process (by pid or pid file); rollback runs the restart command.
+// process-kill: send a signal to a process (by pid or pid file). Rollback brings it back: the restart
+// command after a kill, SIGCONT after SIGSTOP (a stopped process still holds its port, so a restart
+// would only collide with it).
 import { readFileSync } from 'node:fs';
 import type { FaultDriver } from './driver.ts';
-import { runCommand } from './command-driver.ts';
+import { describeFailure, runCommand } from './command-driver.ts';
 
 export interface ProcessKillOptions {
   pid?: number;
   pidFile?: string;
   signal: NodeJS.Signals;
-  restart: string[];
+  /** required unless the signal is SIGSTOP */
+  restart?: string[];
   timeoutMs: number;
+  /** for people, instead of the pid file's path: "the demo's pricing dependency" */
+  subject?: string;
 }
 
 export class ProcessKillDriver implements FaultDriver {
   readonly external = true;
   readonly label: string;
-  private killed = false;
+  private hitPid: number | null = null;
 
   constructor(private readonly opts: ProcessKillOptions) {
-    this.label = `${opts.signal} to ${opts.pid !== undefined ? `pid ${opts.pid}` : opts.pidFile}; restart: ${opts.restart.join(' ')}`;
+    if (opts.signal !== 'SIGSTOP' && !opts.restart?.length) throw new Error(`process-kill with ${opts.signal} needs a restart command`);
+    const who = opts.subject ?? (opts.pid !== undefined ? `pid ${opts.pid}` : opts.pidFile);
+    const back = opts.signal === 'SIGSTOP' ? 'SIGCONT' : opts.subject ? 'restart' : `restart: ${opts.restart!.join(' ')}`;
+    this.label = `${opts.signal} to ${who}; rollback: ${back}`;
   }
 
-  private targetPid(): number {
+  /** The pid to signal, now (a pid file may name a new process after a restart). */
+  targetPid(): number {
     if (this.opts.pid !== undefined) return this.opts.pid;
-    const text = readFileSync(this.opts.pidFile!, 'utf8').trim();
+    let text: string;
+    try {
+      text = readFileSync(this.opts.pidFile!, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`pid file ${this.opts.pidFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
     const pid = Number(text);
     if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${this.opts.pidFile}: no pid in it ("${text.slice(0, 20)}")`);
     return pid;
   }
 
-  async inject(): Promise<void> {
+  /** Preflight: the process exists and is not gameday itself. Throws with the reason. */
+  check(): number {
     const pid = this.targetPid();
-    if (pid === process.pid) throw new Error('refusing to kill gameday itself');
-    this.killed = true; // set first: even a failed kill may have landed, so rollback must run
+    if (pid === process.pid || pid === process.ppid) throw new Error(`refusing to signal gameday itself (pid ${pid})`);
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(code === 'ESRCH' ? `no process ${pid} is running` : `cannot signal pid ${pid}: ${code}`);
+    }
+    return pid;
+  }
+
+  async inject(): Promise<void> {
+    const pid = this.check();
+    this.hitPid = pid; // set first: even a failed kill may have landed, so rollback must run
     process.kill(pid, this.opts.signal);
   }
 
   async remove(): Promise<void> {
-    if (!this.killed) return;
-    const result = await runCommand(this.opts.restart, { timeoutMs: this.opts.timeoutMs });
-    if (result.exitCode !== 0) throw new Error(`restart exited ${result.exitCode}: ${result.stderr.slice(-300)}`);
-    this.killed = false;
+    if (this.hitPid === null) return;
+    if (this.opts.signal === 'SIGSTOP') {
+      try {
+        process.kill(this.hitPid, 'SIGCONT');
+      } catch (err) {
+        // gone while stopped: nothing holds it any more
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    } else {
+      const result = await runCommand(this.opts.restart!, { timeoutMs: this.opts.timeoutMs });
+      if (result.exitCode !== 0) throw new Error(describeFailure(this.opts.restart!, result));
+    }
+    this.hitPid = null;
   }
 
   async close(): Promise<void> {}

@@ -2,7 +2,8 @@
 // the faults the way the engine's experiments expect?
 import { afterAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { startDemo, dependencyLatencyMs, type Demo } from '../../src/demo/demo-service.ts';
+import { startDemo, type Demo } from '../../src/demo/demo-service.ts';
+import { dependencyLatencyMs } from '../../src/demo/pricing-server.ts';
 
 const agent = new Agent({ keepAliveTimeout: 2_000, connections: 128 });
 const demos: Demo[] = [];

@@ -27,7 +27,7 @@ describe('bad input changes nothing (exit 1)', () => {
     const r = await runCli(['run', '--experiment-type', 'meteor', '--headless', '--state-dir', tempDir()]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/unknown type "meteor"/);
-    for (const t of ['latency', 'errors', 'blackhole', 'reset', 'bandwidth']) expect(r.stderr).toContain(t);
+    for (const t of ['latency', 'errors', 'blackhole', 'reset', 'bandwidth', 'process-kill']) expect(r.stderr).toContain(t);
   });
 
   it('validate lists every problem by field path and exits 1; a good file exits 0', async () => {

@@ -96,9 +96,46 @@ describe('resolveRunPlan', () => {
     expect(plan.targetUrl).toBe('http://127.0.0.1:8080');
   });
 
-  it('needs a target for command and process-kill faults', () => {
+  it('needs a target for command faults', () => {
     const dir = tempDir();
     const file = writeFile(dir, 'cmd.yaml', 'name: c\nfault: { type: command, inject: [true], restore: [true] }\n');
     expect(problemsOf(() => resolveRunPlan({ experiment: file }, {})).join('\n')).toMatch(/fault\.type: command needs a target/);
+  });
+});
+
+describe('process-kill', () => {
+  it('the template runs against the demo, which supplies the process and its restart', () => {
+    const plan = resolveRunPlan({ experimentType: 'process-kill' }, {});
+    expect(plan.fault).toMatchObject({ type: 'process-kill', signal: 'SIGKILL' });
+    expect(plan.targetUrl).toBeUndefined();
+  });
+
+  it('against the demo, refuses a pid, a pid file or a restart of the user', () => {
+    const dir = tempDir();
+    const file = writeFile(dir, 'pk.yaml', 'name: p\nfault: { type: process-kill, pid: 4242, restart: [true] }\n');
+    const problems = problemsOf(() => resolveRunPlan({ experiment: file }, {}));
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^fault\.pid: against the embedded demo/);
+    expect(problems[1]).toMatch(/^fault\.restart: against the embedded demo/);
+  });
+
+  it('the template with --target names the missing fields and points to a file of your own', () => {
+    const problems = problemsOf(() => resolveRunPlan({ experimentType: 'process-kill', target: 'http://127.0.0.1:8080' }, {}));
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^fault\.pid: process-kill against a target needs pid or pidFile \(the process-kill template is for the demo/);
+    expect(problems[1]).toMatch(/^fault\.restart: process-kill with SIGKILL needs the command that brings the process back/);
+  });
+
+  it('against a target: pid or pidFile (not both), restart unless SIGSTOP, no restart with SIGSTOP', () => {
+    const dir = tempDir();
+    const target = 'target: { url: "http://127.0.0.1:8080" }\n';
+    const both = writeFile(dir, 'both.yaml', `name: p\n${target}fault: { type: process-kill, pid: 42, pidFile: /run/x.pid, restart: [true] }\n`);
+    expect(problemsOf(() => resolveRunPlan({ experiment: both }, {}))).toEqual(['fault.pidFile: give pid or pidFile, not both']);
+    const stopWithRestart = writeFile(dir, 'stop.yaml', `name: p\n${target}fault: { type: process-kill, pid: 42, signal: SIGSTOP, restart: [true] }\n`);
+    expect(problemsOf(() => resolveRunPlan({ experiment: stopWithRestart }, {}))[0]).toMatch(/^fault\.restart: not used with SIGSTOP/);
+    const stop = writeFile(dir, 'stop-ok.yaml', `name: p\n${target}fault: { type: process-kill, pidFile: /run/x.pid, signal: SIGSTOP }\n`);
+    expect(resolveRunPlan({ experiment: stop }, {}).fault).toMatchObject({ signal: 'SIGSTOP', pidFile: '/run/x.pid' });
+    const kill = writeFile(dir, 'kill.yaml', `name: p\n${target}fault: { type: process-kill, pid: 42, restart: [systemctl, restart, x], timeout: 5s }\n`);
+    expect(resolveRunPlan({ experiment: kill }, {}).fault).toMatchObject({ pid: 42, restart: ['systemctl', 'restart', 'x'], timeout: 5000 });
   });
 });
