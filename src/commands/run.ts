@@ -119,7 +119,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
 
     let face: { waitUntilExit(): Promise<void>; unmount(): void } | null = null;
     if (headless) {
-      run.onEvent(opts.output === 'json' ? ndjsonReporter(out, redact) : textReporter(out, redact));
+      run.onEvent(opts.output === 'json' ? ndjsonReporter(out, redact) : textReporter(out, redact, store));
     } else {
       const { renderControlRoom } = await import('../../components/render-control-room.tsx');
       face = renderControlRoom({ store, controls: run });

@@ -2,12 +2,20 @@
 import { formatDurationMs } from '../config/duration.ts';
 import type { GamedayEvent, Summary } from '../engine/events.ts';
 import { formatSli } from '../engine/slis.ts';
+import type { GamedayState, GamedayStore } from '../state/store.ts';
 import { timelineEntryFor } from '../state/timeline.ts';
 
 const STATUS_LINE_EVERY_MS = 1000;
 
 function clock(ts: number): string {
   return new Date(ts).toISOString().slice(11, 23);
+}
+
+/** "[observe, fault on] p95 812ms · errors 0.00% · … · impact 100" */
+export function statusLine(state: Pick<GamedayState, 'phase' | 'faultActive' | 'slis' | 'budget' | 'impact'>): string {
+  const s = state.slis!;
+  const b = state.budget;
+  return `  [${state.phase}${state.faultActive ? ', fault on' : ''}] p95 ${formatSli('p95LatencyMs', s.p95LatencyMs)} · errors ${formatSli('errorRate', s.errorRate)} · avail ${formatSli('availability', s.availability)} · health ${s.healthFailures ? `${s.healthFailures} failed` : 'ok'} · ${s.samples} samples · $${b.experimentSpentUsd.toFixed(3)}/$${b.experimentCapUsd} · impact ${Math.round(state.impact.score)}`;
 }
 
 export function formatSummary(s: Summary): string {
@@ -24,21 +32,24 @@ export function formatSummary(s: Summary): string {
   return lines.join('\n');
 }
 
-export function textReporter(out: NodeJS.WritableStream, redact: (text: string) => string) {
+/**
+ * Event lines as they happen; the status line (once a second) from the store the engine writes each
+ * tick, the same state the control room draws.
+ */
+export function textReporter(out: NodeJS.WritableStream, redact: (text: string) => string, store: GamedayStore) {
   let lastStatusMs = 0;
   const write = (ts: number, text: string) => out.write(redact(`${clock(ts)} ${text}`) + '\n');
+  const unsubscribe = store.subscribe((state, prev) => {
+    // a tick is the one write that moves nowMs
+    if (state.nowMs === prev.nowMs || !state.slis || state.phase === 'preflight' || state.phase === 'done') return;
+    if (state.nowMs - lastStatusMs < STATUS_LINE_EVERY_MS) return;
+    lastStatusMs = state.nowMs;
+    write(state.nowMs, statusLine(state));
+  });
   return (e: GamedayEvent): void => {
-    if (e.type === 'tick') {
-      if (e.ts - lastStatusMs < STATUS_LINE_EVERY_MS || e.phase === 'preflight' || e.phase === 'done') return;
-      lastStatusMs = e.ts;
-      const s = e.slis;
-      write(
-        e.ts,
-        `  [${e.phase}${e.faultActive ? ', fault on' : ''}] p95 ${formatSli('p95LatencyMs', s.p95LatencyMs)} · errors ${formatSli('errorRate', s.errorRate)} · avail ${formatSli('availability', s.availability)} · health ${s.healthFailures ? `${s.healthFailures} failed` : 'ok'} · ${s.samples} samples · $${e.budget.experimentSpentUsd.toFixed(3)}/$${e.budget.experimentCapUsd} · impact ${Math.round(e.impact.score)}`,
-      );
-      return;
-    }
+    if (e.type === 'tick') return;
     if (e.type === 'summary') {
+      unsubscribe();
       out.write(redact(formatSummary(e)) + '\n');
       return;
     }
