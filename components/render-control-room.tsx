@@ -71,6 +71,13 @@ export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
       });
     },
   });
+  // Ink 6.8 settles only a waitUntilExit() promise that exists when it unmounts: asked for after an
+  // early unmount (a closed terminal) it would never settle, and the run would end with the loop
+  // drained (exit 0, ledger left open). So ask at once; and should Ink's unmount throw half-way, settle
+  // anyway. The caller still sees a rejection.
+  let torn: () => void = () => {};
+  const exited = Promise.race([instance.waitUntilExit(), new Promise<void>((resolve) => (torn = resolve))]);
+  exited.catch(() => {});
   function unmount(): void {
     if (unmounted) return;
     unmounted = true;
@@ -79,11 +86,12 @@ export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
       instance.unmount();
     } catch {
       // the terminal is gone; nothing left to draw on
+      torn();
     }
   }
   return {
     waitUntilExit: async () => {
-      await instance.waitUntilExit();
+      await exited;
     },
     unmount,
   };

@@ -17,6 +17,7 @@
 //   await t.sendKeys('x');
 //   const { status } = await t.waitForExit();
 //   await t.kill();                      // or killAllTmuxSessions() in afterAll / afterEach
+//   await t.hangUp();                    // or close the terminal under it: SIGHUP, then waitForExit()
 import { execa, execaSync } from 'execa';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,6 +104,8 @@ export class TmuxSession {
   private readonly statusFile: string;
   private paneId = '';
   private killed = false;
+  /** set by hangUp(): the pane's process id, and the screen just before the terminal went */
+  private hungUp: { pid: number | null; screen: string } | null = null;
 
   private constructor(name: string, dir: string, columns: number, rows: number) {
     this.name = name;
@@ -202,6 +205,8 @@ export class TmuxSession {
   /** How the program ended, or null while it runs. */
   async exitInfo(): Promise<Omit<ExitInfo, 'screen'> | null> {
     let code = this.recordedStatus();
+    // after hangUp() there is no tmux to ask: the wrapper's record is the only answer
+    if (code === undefined && this.hungUp) return null;
     if (code === undefined) {
       const [dead, status, signal] = (await this.format('#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}')).split('|');
       if (dead !== '1') return null;
@@ -237,6 +242,7 @@ export class TmuxSession {
     for (;;) {
       const info = await this.exitInfo();
       if (info) {
+        if (this.hungUp) return { ...info, screen: this.hungUp.screen };
         await this.waitUntilDead(2_000);
         // with the scrollback: tmux's "Pane is dead" line can push the top line off the screen
         return { ...info, screen: await this.capture({ history: true }) };
@@ -262,13 +268,30 @@ export class TmuxSession {
   }
 
   /**
-   * Ends the session, its server and the program in it; safe to call twice. Closing the terminal
-   * sends the program SIGHUP; one that handles it (to roll back, say) gets `graceMs` to exit, then
-   * its process group is killed.
+   * Closes the terminal under the program, as closing its window does: the tmux server goes, the pty
+   * hangs up, and the program gets SIGHUP. The kernel signals only the session leader, here the
+   * wrapper shell, which traps it to record the status; a real shell would pass SIGHUP on to its
+   * foreground job and, by exiting, have the kernel send it to the foreground process group. That
+   * SIGHUP is sent here. waitForExit() still answers (with the screen from before the hang-up);
+   * capture() and keys no longer work; kill() cleans up.
+   */
+  async hangUp(): Promise<void> {
+    if (this.hungUp || this.killed) return;
+    const pid = await this.livePid();
+    const screen = await this.capture({ history: true }).catch(() => '');
+    this.hungUp = { pid, screen };
+    await execa('tmux', ['-S', this.socket, 'kill-server'], { reject: false, timeout: TMUX_TIMEOUT_MS });
+    if (pid !== null) signalGroup(pid, 'SIGHUP');
+  }
+
+  /**
+   * Ends the session, its server and the program in it; safe to call twice. The terminal hangs up
+   * (the program gets SIGHUP only from hangUp(): the wrapper shell traps the kernel's); the program
+   * gets `graceMs` to exit, then its process group is killed.
    */
   async kill(graceMs = 3000): Promise<void> {
     if (this.killed) return;
-    const pid = await this.livePid();
+    const pid = this.hungUp ? this.hungUp.pid : await this.livePid();
     this.killed = true;
     live.delete(this);
     await execa('tmux', ['-S', this.socket, 'kill-server'], { reject: false, timeout: TMUX_TIMEOUT_MS });
@@ -296,6 +319,7 @@ export class TmuxSession {
     execaSync('tmux', ['-S', this.socket, 'kill-server'], { reject: false, timeout: TMUX_TIMEOUT_MS });
     const [dead, pid] = String(shown.stdout ?? '').trim().split(' ');
     if (dead === '0' && Number(pid) > 0) killGroup(Number(pid));
+    else if (this.hungUp?.pid && processAlive(this.hungUp.pid)) killGroup(this.hungUp.pid);
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -319,6 +343,7 @@ export class TmuxSession {
 
   private async tmux(args: string[]) {
     if (this.killed) throw new Error(`tmux session ${this.name} was killed`);
+    if (this.hungUp) throw new Error(`tmux session ${this.name} was hung up`);
     return execa('tmux', ['-S', this.socket, ...args], { timeout: TMUX_TIMEOUT_MS, stripFinalNewline: true });
   }
 }
@@ -356,9 +381,13 @@ export function processAlive(pid: number): boolean {
 
 /** SIGKILL to the pane's process group (tmux makes the pane's program a session leader). */
 function killGroup(pid: number): void {
+  signalGroup(pid, 'SIGKILL');
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
   for (const target of [-pid, pid]) {
     try {
-      process.kill(target, 'SIGKILL');
+      process.kill(target, signal);
     } catch {
       // already gone
     }
