@@ -14,6 +14,7 @@ import { spawnWatchdog } from '../engine/watchdog.ts';
 import { defaultJournalPath, JournalWriter } from '../headless/journal.ts';
 import { ndjsonReporter } from '../headless/ndjson-reporter.ts';
 import { makeRedactor } from '../headless/redact.ts';
+import { guardedOutput } from '../headless/output.ts';
 import { formatSummary, textReporter } from '../headless/text-reporter.ts';
 import { createGamedayStore } from '../state/store.ts';
 import { RunMetrics } from '../telemetry/metrics.ts';
@@ -119,7 +120,8 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
 
     let face: { waitUntilExit(): Promise<void>; unmount(): void } | null = null;
     if (headless) {
-      run.onEvent(opts.output === 'json' ? ndjsonReporter(out, redact) : textReporter(out, redact, store));
+      const sink = guardedOutput(out, (code) => experiment.signal(code, `standard output closed (${code}): nobody is watching`));
+      run.onEvent(opts.output === 'json' ? ndjsonReporter(sink, redact) : textReporter(sink, redact, store));
     } else {
       const { renderControlRoom } = await import('../../components/render-control-room.tsx');
       face = renderControlRoom({ store, controls: run });

@@ -107,9 +107,9 @@ export class ExperimentRun implements RunControls {
     this.emit({ type: 'emergency-stop', ts: Date.now(), source });
   }
 
-  /** SIGINT/SIGTERM: roll back and exit 5. */
-  signal(name: string): void {
-    this.requestStop('signal', `received ${name}`, true);
+  /** SIGINT/SIGTERM/SIGHUP, or the output gone: roll back and exit 5. */
+  signal(name: string, reason = `received ${name}`): void {
+    this.requestStop('signal', reason, true);
   }
 
   rollbackNow(): void {

@@ -4,6 +4,7 @@ import type { GamedayEvent, Summary } from '../engine/events.ts';
 import { formatSli } from '../engine/slis.ts';
 import type { GamedayState, GamedayStore } from '../state/store.ts';
 import { timelineEntryFor } from '../state/timeline.ts';
+import type { Output } from './output.ts';
 
 const STATUS_LINE_EVERY_MS = 1000;
 
@@ -36,7 +37,7 @@ export function formatSummary(s: Summary): string {
  * Event lines as they happen; the status line (once a second) from the store the engine writes each
  * tick, the same state the control room draws.
  */
-export function textReporter(out: NodeJS.WritableStream, redact: (text: string) => string, store: GamedayStore) {
+export function textReporter(out: Pick<Output, 'write'>, redact: (text: string) => string, store: GamedayStore) {
   let lastStatusMs = 0;
   const write = (ts: number, text: string) => out.write(redact(`${clock(ts)} ${text}`) + '\n');
   const unsubscribe = store.subscribe((state, prev) => {

@@ -1,5 +1,5 @@
 // Refusals, signals and the budget: the paths where gameday must inject nothing, or take the fault out.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
@@ -8,6 +8,14 @@ import { commandFaultExperiment } from '../helpers/experiments.ts';
 
 const json = (dir: string) => ['--headless', '--output', 'json', '--state-dir', dir, '--metrics-port', '0'];
 const counting = useCountingTarget();
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  while (!cond()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs}ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe('bad input changes nothing (exit 1)', () => {
   it('a malformed experiment file names each bad field and touches no state', async () => {
@@ -85,6 +93,27 @@ describe('signals', () => {
     const s = summaryOf(r);
     expect(s.status).toBe('stopped');
     expect(s.faultRemoved).toBe(true);
+  });
+});
+
+describe('the reader of the output goes away', () => {
+  it('a closed stdout (EPIPE) mid-run rolls back and exits 5; the journal has it all', async () => {
+    const target = counting();
+    const dir = tempDir();
+    const { file, marker } = commandFaultExperiment({ dir, name: 'reader-gone', targetUrl: target.url });
+    const journal = join(dir, 'journal.json');
+    // text output: a status line every second, so the next write after the hang-up fails
+    const run = spawnCli(['run', '--experiment', file, '--headless', '--state-dir', dir, '--metrics-port', '0', '--journal', journal]);
+    await waitFor(() => existsSync(marker), 30_000);
+    run.child.stdout!.destroy(); // `| head` exits: our end of the pipe closes
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).not.toMatch(/EPIPE|internal error/);
+    expect(existsSync(marker)).toBe(false);
+    const j = JSON.parse(readFileSync(journal, 'utf8'));
+    expect(j.summary.exitCode).toBe(5);
+    expect(j.summary.faultRemoved).toBe(true);
+    expect(j.summary.reason).toMatch(/standard output closed \(EPIPE\)/);
   });
 });
 
