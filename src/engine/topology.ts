@@ -54,8 +54,12 @@ export async function buildTopology(plan: RunPlan): Promise<Topology> {
     const demo = await startDemo({ timeoutMs: plan.demo.timeout, retries: plan.demo.retries, fallback: plan.demo.fallback, primaryAsProcess: killsPrimary });
     try {
       let driver: FaultDriver;
+      let rollbackPlan: WatchdogPlan | null = null;
       if (killsPrimary && demo.primaryProcess) {
-        driver = new ProcessKillDriver({ pidFile: demo.primaryProcess.pidFile, signal: f.signal, restart: demo.primaryProcess.restart, timeoutMs: 30_000, subject: "the demo's pricing dependency" });
+        const kill = new ProcessKillDriver({ pidFile: demo.primaryProcess.pidFile, signal: f.signal, restart: demo.primaryProcess.restart, timeoutMs: 30_000, subject: "the demo's pricing dependency" });
+        // A frozen process cannot notice that its gameday died: the watchdog thaws it, then it exits.
+        if (f.signal === 'SIGSTOP') rollbackPlan = { commands: [{ argv: ['kill', '-CONT', String(kill.check())], timeoutMs: 5_000 }] };
+        driver = kill;
       } else if (proxyFault) {
         driver = new ProxyFaultDriver({ proxy: demo.proxy, fault: proxyFault, standbyUrl: demo.standbyUrl, ownsProxy: false });
       } else {
@@ -67,9 +71,9 @@ export async function buildTopology(plan: RunPlan): Promise<Topology> {
         healthUrl: demo.targetUrl + plan.healthPath,
         driver,
         demo,
-        // The demo's processes end with this one (the pricing process watches its parent), so a dead
-        // controller leaves nothing for a watchdog to restore.
-        rollbackPlan: null,
+        // Otherwise the demo's processes end with this one (the pricing process watches its parent),
+        // so a dead controller leaves nothing for a watchdog to restore.
+        rollbackPlan,
         close: async () => {
           await driver.close();
           await demo.close();

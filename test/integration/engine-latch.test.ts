@@ -21,6 +21,8 @@ describe('the emergency-stop latch seen by a reservation', () => {
     const plan = resolveRunPlan({ experimentType: 'latency', duration: '60s', rps: '50', metricsPort: '0' }, {});
     plan.schedule.warmupMs = 200;
     plan.schedule.baselineMs = 1000;
+    // a fault that breaches nothing, so the latch is the only reason to stop
+    plan.fault = { type: 'latency', latency: 1, jitter: 0, probability: 1 };
     const budget = new LatchableBudget({ costPerRequestUsd: 0.001, experimentCapUsd: 100, dayCapUsd: 500 });
     const events: GamedayEvent[] = [];
     const run = new ExperimentRun({ plan, experimentId: 'latch-test', budget, store: createGamedayStore(), emit: (e) => events.push(e) });

@@ -128,6 +128,23 @@ demo: { fallback: true }
     await run.done;
     await waitUntil(() => processState(pricing) === null, 5_000, 'the orphaned pricing process exits');
   });
+
+  it('a frozen (SIGSTOP) pricing process of a killed controller is thawed by the watchdog, then exits', async () => {
+    const dir = tempDir();
+    const file = writeFile(dir, 'pk-freeze.yaml', `name: pk-freeze
+traffic: { rps: 20 }
+fault: { type: process-kill, signal: SIGSTOP }
+slo: { p95LatencyMs: 60000, errorRate: 1, availability: 0 }
+schedule: { warmup: 500ms, baseline: 2s, duration: 60s }
+`);
+    const run = spawnCli(['run', '--experiment', file, ...common(join(dir, 'state'))]);
+    await run.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe');
+    const [pricing] = pricingProcesses(run.child.pid!);
+    await waitUntil(() => processState(pricing) === 'T', 2_000, 'the pricing process is stopped');
+    run.child.kill('SIGKILL');
+    await run.done;
+    await waitUntil(() => processState(pricing) === null, 15_000, 'the watchdog thaws it and it exits');
+  });
 });
 
 describe('process-kill against a target', () => {
