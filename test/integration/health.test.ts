@@ -3,16 +3,9 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HealthProber, joinUrl } from '../../src/engine/health.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** Polls until `cond` holds (the machine may be busy: no fixed sleeps for state changes). */
-async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > until) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 interface HealthServer {
   url: string;
@@ -107,20 +100,20 @@ describe('HealthProber', () => {
     const p = prober({ targetUrl: server.url, healthPath: '/healthz', intervalMs: 50, timeoutMs: 200, onProbe: (r) => results.push(r.ok) });
     const startedAt = performance.now();
     p.start();
-    await waitFor(() => results.length >= 3);
+    await waitUntil(() => results.length >= 3, 3000);
     // the first probe runs at start, then one per interval
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(95);
     expect(p.consecutiveFailures).toBe(0);
     expect(p.lastError).toBeNull();
 
     server.status = 500;
-    await waitFor(() => p.consecutiveFailures >= 3);
+    await waitUntil(() => p.consecutiveFailures >= 3, 3000);
     expect(p.lastError).toBe('HTTP 500');
     expect(p.lastResult?.status).toBe(500);
     expect(results.slice(-3)).toEqual([false, false, false]);
 
     server.status = 200;
-    await waitFor(() => p.consecutiveFailures === 0);
+    await waitUntil(() => p.consecutiveFailures === 0, 3000);
     expect(p.lastError).toBeNull();
 
     await p.stop();

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/budget/ledger.ts';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
 import { useCountingTarget } from '../helpers/target.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const counting = useCountingTarget();
 const common = (state: string) => ['--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0'];
@@ -37,14 +38,6 @@ function processState(pid: number): string | null {
     return state === 'Z' ? null : state;
   } catch {
     return null;
-  }
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const started = Date.now();
-  while (!cond()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

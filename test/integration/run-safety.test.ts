@@ -5,17 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
 import { useCountingTarget } from '../helpers/target.ts';
 import { commandFaultExperiment } from '../helpers/experiments.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const json = (dir: string) => ['--headless', '--output', 'json', '--state-dir', dir, '--metrics-port', '0'];
 const counting = useCountingTarget();
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const started = Date.now();
-  while (!cond()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('bad input changes nothing (exit 1)', () => {
   it('a malformed experiment file names each bad field and touches no state', async () => {
@@ -104,7 +97,7 @@ describe('the reader of the output goes away', () => {
     const journal = join(dir, 'journal.json');
     // text output: a status line every second, so the next write after the hang-up fails
     const run = spawnCli(['run', '--experiment', file, '--headless', '--state-dir', dir, '--metrics-port', '0', '--journal', journal]);
-    await waitFor(() => existsSync(marker), 30_000);
+    await waitUntil(() => existsSync(marker), 30_000, 'the fault is in');
     run.child.stdout!.destroy(); // `| head` exits: our end of the pipe closes
     const r = await run.done;
     expect(r.code, r.stderr).toBe(5);

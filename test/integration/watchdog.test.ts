@@ -7,17 +7,9 @@ import { Ledger } from '../../src/budget/ledger.ts';
 import { runCli, spawnCli, tempDir } from '../helpers/cli.ts';
 import { commandFaultExperiment } from '../helpers/experiments.ts';
 import { useCountingTarget } from '../helpers/target.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const counting = useCountingTarget();
-
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!cond()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now() - started;
-}
 
 describe('watchdog', () => {
   it('rolls back an external fault when its controller is killed with SIGKILL', async () => {
