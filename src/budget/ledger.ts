@@ -19,6 +19,7 @@ import { fromMicros, toMicros, type BudgetAccount, type BudgetTotals, type Reser
 import { LedgerError, StopLatchedError, corruptAdvice, ledgerErrorFrom } from './ledger-error.ts';
 import { migrate } from './ledger-schema.ts';
 import { ensureStateDir, StateDirError } from './state-dir.ts';
+import { pidAlive } from '../faults/pid.ts';
 
 export { LedgerError, StopLatchedError } from './ledger-error.ts';
 
@@ -106,15 +107,6 @@ export interface LedgerOptions {
 }
 
 export const utcDate = (nowMs: number): string => new Date(nowMs).toISOString().slice(0, 10);
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
 
 interface RawExperiment {
   id: string;

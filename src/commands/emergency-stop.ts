@@ -6,6 +6,7 @@
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, Ledger, type ExperimentRow } from '../budget/ledger.ts';
+import { pidAlive } from '../faults/pid.ts';
 import { ledgerErrorExit } from './common.ts';
 
 export const EMERGENCY_STOP_TIMEOUT_MS = 30_000;
@@ -21,14 +22,6 @@ function whoAmI(): string {
   return `${user}@${hostname()} (pid ${process.pid})`;
 }
 
-function pidGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 const describe = (e: ExperimentRow): string => `${e.id}  ${e.name}  (pid ${e.pid} on ${e.host})`;
 
@@ -43,7 +36,7 @@ function outcome(e: ExperimentRow | undefined, sentMs: number, nowMs: number, th
   if (e.stopAckedMs !== null) return { stopped: true, text: `rolled back in ${Math.max(0, e.stopAckedMs - sentMs)} ms` };
   if (e.status === 'dead') return { stopped: false, text: 'controller declared dead: its faults may remain; run `gameday recover`' };
   if (e.status !== 'running') return { stopped: true, text: `finished (${e.status}) after ${Math.max(0, nowMs - sentMs)} ms` };
-  if (e.host === thisHost && pidGone(e.pid)) return { stopped: false, text: 'controller exited without reporting: its faults may remain; run `gameday recover`' };
+  if (e.host === thisHost && !pidAlive(e.pid)) return { stopped: false, text: 'controller exited without reporting: its faults may remain; run `gameday recover`' };
   return null;
 }
 

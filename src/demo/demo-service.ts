@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { describeFailure, runCommand } from '../faults/command-driver.ts';
+import { pidAlive } from '../faults/pid.ts';
 import { FaultProxy } from '../faults/proxy.ts';
 import { dependencyServer, listen, sendJson } from './pricing-server.ts';
 
@@ -160,7 +161,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
  * restarts it. Its requests are not counted in stats(): it is out of reach.
  */
 async function startPrimaryProcess(host: string): Promise<{ url: string; pidFile: string; restart: string[]; close(): Promise<void> }> {
-  const { pricingStartArgv, isAlive } = await import('./pricing-process.ts');
+  const { pricingStartArgv } = await import('./pricing-process.ts');
   const dir = mkdtempSync(join(tmpdir(), 'gameday-demo-'));
   const pidFile = join(dir, 'pricing-primary.pid');
   const base = { host, pidFile, parentPid: process.pid };
@@ -183,10 +184,10 @@ async function startPrimaryProcess(host: string): Promise<{ url: string; pidFile
       } catch {
         // killed and never restarted: nothing to stop
       }
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
         process.kill(pid, 'SIGTERM');
-        for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(20);
-        if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+        for (let i = 0; i < 50 && pidAlive(pid); i++) await sleep(20);
+        if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });
     },

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { pidAlive } from '../faults/pid.ts';
 import { dependencyServer, listen } from './pricing-server.ts';
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -44,16 +45,6 @@ function tsxLoaderUrl(): string {
   return pathToFileURL(join(dirname(pkgPath), String(pkg.exports['.']))).href;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, it is just not ours
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function parse(argv: string[]): { mode: string; args: PricingProcessArgs } {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -71,7 +62,7 @@ function parse(argv: string[]): { mode: string; args: PricingProcessArgs } {
 }
 
 async function start(args: PricingProcessArgs): Promise<number> {
-  if (!isAlive(args.parentPid)) {
+  if (!pidAlive(args.parentPid)) {
     // The controller that owned the demo is gone, and the demo with it: nothing to bring back.
     process.stdout.write(`{"skipped":"gameday process ${args.parentPid} is gone"}\n`);
     return 0;
@@ -131,7 +122,7 @@ async function serve(args: PricingProcessArgs): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   setInterval(() => {
-    if (!isAlive(args.parentPid)) stop();
+    if (!pidAlive(args.parentPid)) stop();
   }, PARENT_POLL_MS);
   process.stdout.write(JSON.stringify({ pid: process.pid, url: listener.url }) + '\n');
 }
