@@ -82,7 +82,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
 
   const started: { close(): Promise<void> }[] = [];
   const closeAll = async (): Promise<void> => {
-    for (const s of started.reverse()) await s.close().catch(() => {});
+    for (const s of [...started].reverse()) await s.close().catch(() => {});
   };
   try {
     const primaryProc = opts.primaryAsProcess ? await startPrimaryProcess(host) : null;
@@ -166,7 +166,12 @@ async function startPrimaryProcess(host: string): Promise<{ url: string; pidFile
   const pidFile = join(dir, 'pricing-primary.pid');
   const base = { host, pidFile, parentPid: process.pid };
   const first = await runCommand(pricingStartArgv({ ...base, port: 0 }), { timeoutMs: 20_000 });
-  const ready = first.exitCode === 0 ? (JSON.parse(first.stdout.trim().split('\n').pop() ?? '{}') as { url?: string }) : {};
+  let ready: { url?: string } = {};
+  try {
+    if (first.exitCode === 0) ready = JSON.parse(first.stdout.trim().split('\n').pop() ?? '{}') as { url?: string };
+  } catch {
+    // not the ready line: reported below as a failed start
+  }
   if (!ready.url) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`the demo's pricing process did not start: ${describeFailure(pricingStartArgv({ ...base, port: 0 }), first)}`);
@@ -184,12 +189,17 @@ async function startPrimaryProcess(host: string): Promise<{ url: string; pidFile
       } catch {
         // killed and never restarted: nothing to stop
       }
-      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
-        process.kill(pid, 'SIGTERM');
-        for (let i = 0; i < 50 && pidAlive(pid); i++) await sleep(20);
-        if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      try {
+        if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
+          process.kill(pid, 'SIGTERM');
+          for (let i = 0; i < 50 && pidAlive(pid); i++) await sleep(20);
+          if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+        }
+      } catch {
+        // it exited between the check and the signal
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

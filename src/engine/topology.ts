@@ -75,8 +75,11 @@ export async function buildTopology(plan: RunPlan): Promise<Topology> {
         // so a dead controller leaves nothing for a watchdog to restore.
         rollbackPlan,
         close: async () => {
-          await driver.close();
-          await demo.close();
+          try {
+            await driver.close();
+          } finally {
+            await demo.close();
+          }
         },
       };
     } catch (err) {

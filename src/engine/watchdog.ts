@@ -23,6 +23,17 @@ export async function watchController(ledger: Ledger, experimentId: string, opts
   const log = opts.log ?? (() => {});
   let failedRounds = 0;
   for (;;) {
+    try {
+      const outcome = await watchRound();
+      if (outcome) return outcome;
+    } catch (err) {
+      // A busy or briefly unreadable ledger must not end the watch: the controller may still die.
+      log(`ledger error, still watching: ${(err as Error).message}`);
+    }
+    await sleep(pollMs);
+  }
+
+  async function watchRound(): Promise<'finished' | 'recovered' | 'recovery-failed' | null> {
     const row = ledger.experiment(experimentId);
     if (!row || (row.status !== 'running' && row.status !== 'dead')) return 'finished';
     // recoverDead declares only the stale or pid-less dead; a live controller is left alone.
@@ -38,7 +49,7 @@ export async function watchController(ledger: Ledger, experimentId: string, opts
     const now = ledger.experiment(experimentId);
     // Dead with nothing left to roll back (the fault was already out, or somebody else recovered it).
     if (now?.status === 'dead' && (now.rollbackPlan === null || now.recoveredMs !== null)) return 'finished';
-    await sleep(pollMs);
+    return null;
   }
 }
 

@@ -70,18 +70,33 @@ export class CommandFaultDriver implements FaultDriver {
     this.label = `command: ${spec.inject.join(' ')}`;
   }
 
-  async inject(): Promise<void> {
-    this.injectAttempted = true;
-    this.restored = false;
-    const r = await runCommand(this.spec.inject, { timeoutMs: this.spec.timeoutMs, env: this.spec.env });
-    if (r.exitCode !== 0) throw new Error(`inject ${describeFailure(this.spec.inject, r)}`);
+  /**
+   * One command at a time, in call order: a stop that arrives while the inject command is still
+   * running must restore after it, or the inject would land after the restore and stay in.
+   */
+  private queue: Promise<unknown> = Promise.resolve();
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(op, op);
+    this.queue = next.catch(() => {});
+    return next;
   }
 
-  async remove(): Promise<void> {
-    if (!this.injectAttempted || this.restored) return;
-    const r = await runCommand(this.spec.restore, { timeoutMs: this.spec.timeoutMs, env: this.spec.env });
-    if (r.exitCode !== 0) throw new Error(`restore ${describeFailure(this.spec.restore, r)}`);
-    this.restored = true;
+  inject(): Promise<void> {
+    this.injectAttempted = true;
+    this.restored = false;
+    return this.serial(async () => {
+      const r = await runCommand(this.spec.inject, { timeoutMs: this.spec.timeoutMs, env: this.spec.env });
+      if (r.exitCode !== 0) throw new Error(`inject ${describeFailure(this.spec.inject, r)}`);
+    });
+  }
+
+  remove(): Promise<void> {
+    return this.serial(async () => {
+      if (!this.injectAttempted || this.restored) return;
+      const r = await runCommand(this.spec.restore, { timeoutMs: this.spec.timeoutMs, env: this.spec.env });
+      if (r.exitCode !== 0) throw new Error(`restore ${describeFailure(this.spec.restore, r)}`);
+      this.restored = true;
+    });
   }
 
   async pause(): Promise<void> {

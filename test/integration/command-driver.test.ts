@@ -69,6 +69,16 @@ describe('CommandFaultDriver', () => {
     await driver.close();
   });
 
+  it('a remove that arrives while inject is still running restores after it, so the fault does not stay in', async () => {
+    const marker = join(dir, 'fault-slow');
+    const slowInject = [node, '-e', "setTimeout(() => require('fs').writeFileSync(process.argv[1], 'fault in'), 300)", marker];
+    const driver = new CommandFaultDriver({ inject: slowInject, restore: [node, '-e', "require('fs').rmSync(process.argv[1], { force: true })", marker], timeoutMs: 10_000 });
+    const injecting = driver.inject();
+    await driver.remove(); // an emergency stop during inject
+    await injecting;
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('does nothing on remove when inject was never attempted', async () => {
     const driver = new CommandFaultDriver({ inject: failing('never run'), restore: failing('must not run'), timeoutMs: 10_000 });
     await expect(driver.remove()).resolves.toBeUndefined();
