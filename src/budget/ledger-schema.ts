@@ -57,24 +57,28 @@ const userVersion = (db: Database.Database): number => db.pragma('user_version',
 
 /** Bring the schema to SCHEMA_VERSION; safe when several processes open a fresh ledger at once. */
 export function migrate(db: Database.Database, file: string): void {
-  const seen = userVersion(db);
-  if (seen > SCHEMA_VERSION) {
-    throw new LedgerError(
-      file,
-      `schema version ${seen} is newer than this gameday understands (${SCHEMA_VERSION})`,
-      'Upgrade gameday, or point --state-dir elsewhere',
-    );
-  }
+  const seen = assertGamedayLedger(db, file);
   if (seen === SCHEMA_VERSION) return;
   db.transaction(() => {
     const version = userVersion(db); // re-read under the write lock: another process may have migrated
-    if (version === 0) {
-      const objects = db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number;
-      if (objects > 0) {
-        throw new LedgerError(file, 'this SQLite file is not a gameday ledger (it has tables but no schema version)', 'Point --state-dir elsewhere; the file is left as it is');
-      }
-    }
+    if (version === 0) assertGamedayLedger(db, file);
     for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+/**
+ * Read-only: is this file a gameday ledger (or empty, to become one) of a version we understand?
+ * Checked before anything writes to it (WAL, chmod, migrations): a foreign file is left as it is.
+ * Returns its schema version.
+ */
+export function assertGamedayLedger(db: Database.Database, file: string): number {
+  const version = userVersion(db);
+  if (version > SCHEMA_VERSION) {
+    throw new LedgerError(file, `schema version ${version} is newer than this gameday understands (${SCHEMA_VERSION})`, 'Upgrade gameday, or point --state-dir elsewhere');
+  }
+  if (version === 0 && (db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number) > 0) {
+    throw new LedgerError(file, 'this SQLite file is not a gameday ledger (it has tables but no schema version)', 'Point --state-dir elsewhere; the file is left as it is');
+  }
+  return version;
 }

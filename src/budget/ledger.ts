@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { RunStatus } from '../engine/events.ts';
 import { fromMicros, toMicros, type BudgetAccount, type BudgetTotals, type ReserveResult } from './budget.ts';
 import { LedgerError, StopLatchedError, corruptAdvice, ledgerErrorFrom } from './ledger-error.ts';
-import { migrate } from './ledger-schema.ts';
+import { assertGamedayLedger, migrate } from './ledger-schema.ts';
 import { ensureStateDir, StateDirError } from './state-dir.ts';
 import { pidAlive } from '../faults/pid.ts';
 
@@ -156,19 +156,25 @@ function toRow(r: RawExperiment): ExperimentRow {
 }
 
 /** Create the file 0600 before SQLite does (SQLite would honour the umask); WAL/SHM files copy its mode. */
+/** Creates the ledger file 0600 if it is missing; an existing file is not touched here. */
 function createPrivateFile(file: string): void {
-  let fd: number;
   try {
-    fd = openSync(file, 'a', 0o600);
+    closeSync(openSync(file, 'a', 0o600));
   } catch (err) {
     throw ledgerErrorFrom(file, err, 'opening');
   }
+}
+
+/** A ledger readable by others (made by hand, or by an older gameday) becomes 0600, once it is known ours. */
+function tightenMode(file: string): void {
+  let fd: number | undefined;
   try {
+    fd = openSync(file, 'r');
     if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
   } catch {
-    // not ours to chmod; SQLite's own checks decide whether it is usable
+    // not ours to chmod; SQLite's own checks decided it is usable
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -287,6 +293,7 @@ export class Ledger {
       if (check.length !== 1 || check[0].quick_check !== 'ok') {
         throw new LedgerError(file, `integrity check failed: ${check.map((c) => c.quick_check).slice(0, 3).join('; ')}`, corruptAdvice(file));
       }
+      assertGamedayLedger(db, file); // before anything below writes to a file that may not be ours
       if (db.pragma('journal_mode', { simple: true }) !== 'wal') {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
         if (mode !== 'wal') throw new LedgerError(file, `cannot switch to WAL (journal_mode is ${String(mode)})`, 'Put the state dir on a local file system');
@@ -294,6 +301,7 @@ export class Ledger {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       migrate(db, file);
+      tightenMode(file);
       return new Ledger(file, db, opts.nowMs ?? Date.now);
     } catch (err) {
       db?.close();

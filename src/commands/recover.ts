@@ -2,24 +2,30 @@
 import { Ledger } from '../budget/ledger.ts';
 import { ledgerErrorExit } from './common.ts';
 import { recoverDead } from '../engine/recovery.ts';
+import { makeRedactor } from '../headless/redact.ts';
 
 export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  if (!Ledger.exists(opts.stateDir)) {
-    out.write(`no ledger in ${opts.stateDir}: nothing to recover\n`);
-    return 0;
-  }
+  // a rollback command's output may carry a token: people see it redacted
+  const redact = makeRedactor();
+  const say = (line: string) => out.write(redact(line) + '\n');
   let ledger: Ledger;
   try {
+    if (!Ledger.exists(opts.stateDir)) {
+      say(`no ledger in ${opts.stateDir}: nothing to recover`);
+      return 0;
+    }
     ledger = Ledger.open(opts.stateDir);
   } catch (e) {
     return ledgerErrorExit(e, err);
   }
   try {
     const { dead, results } = await recoverDead(ledger);
-    for (const d of dead) out.write(`marked dead: ${d} — its reservation counts as spent\n`);
-    for (const r of results) out.write(`${r.ok ? 'rolled back' : 'ROLLBACK FAILED'}: ${r.name} (${r.id}) — ${r.detail}\n`);
-    if (!dead.length && !results.length) out.write('nothing to recover\n');
+    for (const d of dead) say(`marked dead: ${d} — its reservation counts as spent`);
+    for (const r of results) say(`${r.ok ? 'rolled back' : 'ROLLBACK FAILED'}: ${r.name} (${r.id}) — ${r.detail}`);
+    if (!dead.length && !results.length) say('nothing to recover');
     return results.every((r) => r.ok) ? 0 : 6;
+  } catch (e) {
+    return ledgerErrorExit(e, err);
   } finally {
     ledger.close();
   }

@@ -4,7 +4,6 @@ import { hostname } from 'node:os';
 // `gameday emergency-stop` signals live controllers with EMERGENCY_STOP_SIGNAL; they also read the latch each tick.
 import { EMERGENCY_STOP_SIGNAL, Ledger, LedgerError, StopLatchedError, type ExperimentHandle } from '../budget/ledger.ts';
 import { resolveStateDir, StateDirError } from '../budget/state-dir.ts';
-import { ConfigError } from '../config/errors.ts';
 import { describePlan, resolveRunPlan, type RunFlags } from '../config/plan.ts';
 import type { ControllerLink } from '../engine/run.ts';
 import { ExperimentRun } from '../engine/run.ts';
@@ -86,10 +85,12 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
   const headless =
     Boolean(opts.headless) || inCi || !process.stdout.isTTY || !process.stdin.isTTY || typeof process.stdin.setRawMode !== 'function';
   const out = process.stdout;
+  let started = false;
   try {
     const recovered = await recoverDead(ledger);
     for (const d of recovered.dead) stderr.write(`gameday: a controller died: ${d}; its reservation counts as spent\n`);
-    for (const r of recovered.results) stderr.write(`gameday: ${r.ok ? 'rolled back' : 'ROLLBACK FAILED for'} dead experiment ${r.name} (${r.id}): ${r.detail}\n`);
+    // a rollback command's output may carry a token
+    for (const r of recovered.results) stderr.write(redact(`gameday: ${r.ok ? 'rolled back' : 'ROLLBACK FAILED for'} dead experiment ${r.name} (${r.id}): ${r.detail}`) + '\n');
 
     const handle = ledger.registerExperiment({
       name: plan.name,
@@ -128,6 +129,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     }
 
     (pending as (() => void) | null)?.();
+    started = true;
     const summary = await run.run();
     try {
       journal.write(summary);
@@ -153,13 +155,15 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
       return EXIT_CODE.refused;
     }
     if (err instanceof LedgerError) {
+      // Before the run started nothing was injected: a refusal, not a failed rollback.
+      if (!started) {
+        stderr.write(`gameday: refusing to run: ledger error: ${err.message}\n`);
+        return EXIT_CODE.refused;
+      }
       stderr.write(`gameday: ledger error: ${err.message}\n`);
       return EXIT_CODE['rollback-failed'];
     }
-    if (err instanceof ConfigError) {
-      stderr.write(err.format() + '\n');
-      return EXIT_CODE.invalid;
-    }
+    if (printConfigError(err, stderr)) return EXIT_CODE.invalid;
     throw err;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);

@@ -24,7 +24,12 @@ export function readYamlFile(path: string): unknown {
   if (doc.errors.length) {
     throw new ConfigError(doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`), path);
   }
-  return doc.toJS() ?? {};
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    // an alias that points nowhere, or one that expands past maxAliasCount (a "billion laughs")
+    throw new ConfigError([`YAML: ${(err as Error).message.split('\n')[0]}`], path);
+  }
 }
 
 function deepMerge<T>(base: T, over: unknown): T {

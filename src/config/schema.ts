@@ -10,7 +10,15 @@ export const duration = z
   ])
   .transform((v) => (typeof v === 'number' ? v : (parseDurationMs(v) as number)));
 
-const usd = z.number().positive().finite();
+/** Positive, for the windows, intervals and timeouts that cannot be 0. */
+const positiveDuration = duration.refine((ms) => ms > 0, 'must be longer than 0');
+/** The SLO window keeps a histogram per 250 ms: bounded, so a typo cannot take gigabytes. */
+const MAX_SLO_WINDOW_MS = 60_000;
+// Money is kept in whole micro-dollars in SQLite integers: bounded below by one micro-dollar and
+// above far from int64.
+const MAX_USD = 1e9;
+const usd = z.number().positive().finite().max(MAX_USD, `at most ${MAX_USD} dollars`);
+const costUsd = usd.min(0.000001, 'at least $0.000001 (one micro-dollar)');
 const fraction = z.number().min(0).max(1);
 // YAML reads `[sleep, 5]` or `[true]` as a number or a boolean: an argv wants them as text.
 const argvItem = z.union([z.string().min(1), z.number(), z.boolean()]).transform(String);
@@ -25,15 +33,15 @@ export const SloSchema = z.strictObject({
   errorRate: fraction,
   availability: fraction,
   healthFailures: z.number().int().positive(),
-  window: duration,
-  evaluateEvery: duration,
+  window: positiveDuration.refine((ms) => ms <= MAX_SLO_WINDOW_MS, `at most ${MAX_SLO_WINDOW_MS / 1000}s`),
+  evaluateEvery: positiveDuration,
   /** no verdict on fewer samples than this */
   minSamples: z.number().int().positive(),
 });
 
 export const ConfigSchema = z.strictObject({
   budget: z.strictObject({
-    costPerRequestUsd: usd,
+    costPerRequestUsd: costUsd,
     maxExperimentUsd: usd,
     dailyCapUsd: usd,
   }),
@@ -44,12 +52,12 @@ export const ConfigSchema = z.strictObject({
   }),
   traffic: z.strictObject({
     rps: z.number().positive(),
-    timeout: duration,
+    timeout: positiveDuration,
     maxInFlight: z.number().int().positive(),
   }),
   health: z.strictObject({
-    interval: duration,
-    timeout: duration,
+    interval: positiveDuration,
+    timeout: positiveDuration,
   }),
   rollback: z.strictObject({
     /** attempts per rollback step before it is declared failed */
@@ -124,7 +132,7 @@ export const ExperimentSchema = z.strictObject({
       rps: z.number().positive().max(100_000).optional(),
       path: z.string().startsWith('/').default('/'),
       method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
-      timeout: duration.optional(),
+      timeout: positiveDuration.optional(),
       maxInFlight: z.number().int().positive().optional(),
     })
     .default({ path: '/', method: 'GET' }),

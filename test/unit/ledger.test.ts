@@ -1,7 +1,7 @@
 // The SQLite ledger on real files: caps, settling, dead controllers, the latch, schema and failure modes.
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -201,6 +201,22 @@ describe('schema and files', () => {
     foreign.close();
     expect(() => Ledger.open(other)).toThrow(/not a gameday ledger/);
     ledger = Ledger.open(join(dir, 'fresh'));
+  });
+
+  it('a foreign SQLite file is refused before anything writes to it: mode, journal mode and siblings as they were', () => {
+    const other = join(dir, 'foreign');
+    ensureStateDir(other);
+    const file = join(other, LEDGER_FILE);
+    const foreign = new Database(file);
+    foreign.exec('CREATE TABLE t (x)');
+    foreign.close();
+    chmodSync(file, 0o644);
+    expect(() => Ledger.open(other)).toThrow(/not a gameday ledger/);
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
+    check.close();
   });
 
   it('a garbage file: LedgerError naming the file and what to do; the file is untouched', () => {
