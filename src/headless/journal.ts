@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { GamedayEvent, Summary } from '../engine/events.ts';
 import { ConfigError } from '../config/errors.ts';
+import { redactedJson } from './redact.ts';
 
 export const JOURNAL_VERSION = 1;
 
@@ -37,7 +38,7 @@ export class JournalWriter {
     const journal: Journal = { version: JOURNAL_VERSION, ...this.head, events: this.events, summary };
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, this.redact(JSON.stringify(journal, null, 1)) + '\n', { mode: 0o600 });
+    writeFileSync(tmp, redactedJson(journal, this.redact, 1) + '\n', { mode: 0o600 });
     renameSync(tmp, this.path);
   }
 }

@@ -20,3 +20,11 @@ export function makeRedactor(secrets: readonly string[] = secretValues()): (text
     return out;
   };
 }
+
+/**
+ * JSON with every string redacted before it is encoded: after encoding, a secret holding `"`, `\`
+ * or a control character is escaped and no longer matches.
+ */
+export function redactedJson(value: unknown, redact: (text: string) => string, space?: number): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? redact(v) : v), space);
+}

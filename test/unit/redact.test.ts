@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JournalWriter } from '../../src/headless/journal.ts';
-import { makeRedactor, secretValues } from '../../src/headless/redact.ts';
+import { makeRedactor, redactedJson, secretValues } from '../../src/headless/redact.ts';
 import { tempDir } from '../helpers/cli.ts';
 
 describe('redaction', () => {
@@ -17,6 +17,14 @@ describe('redaction', () => {
     expect(redact('Authorization: Bearer s3cr3t-token')).toBe('Authorization: Bearer ***');
     expect(redact('upstream http://admin:pa55word@127.0.0.1:9090/x')).toBe('upstream http://admin:***@127.0.0.1:9090/x');
     expect(redact('nothing to see')).toBe('nothing to see');
+  });
+
+  it('redacts a secret holding quotes, backslashes or control characters in JSON too (before encoding)', () => {
+    const secret = 's3cr"et\\x\t1';
+    const redact = makeRedactor([secret]);
+    const line = redactedJson({ type: 'note', text: `token ${secret} used`, nested: [{ argv: ['curl', secret] }] }, redact);
+    expect(line).not.toContain('s3cr');
+    expect(JSON.parse(line)).toEqual({ type: 'note', text: 'token *** used', nested: [{ argv: ['curl', '***'] }] });
   });
 
   it('keeps them out of the journal, which is written 0600', () => {
