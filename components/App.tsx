@@ -7,7 +7,8 @@
 //   Ctrl+C   emergency stop, then leave as soon as the summary is in (the summary is the last frame).
 //            A second Ctrl+C leaves at once; the run command still waits for the rollback it started.
 //            Works in every mode, including while typing a note.
-//   r        roll back now (only while a fault is active).   p  pause / resume the fault (idem).
+//   r        roll back now (only while a fault is active).   p  pause / resume the fault (only while
+//            observing: the engine does not pause while injecting or rolling back).
 //   n        type a note: keystrokes go to the note, Enter adds it (controls.addNote), Esc cancels;
 //            x and q are plain letters there.
 //   ?        help overlay (? or Esc closes it; keys keep working under it).
@@ -15,7 +16,8 @@
 //            back? (y/n)"; y calls controls.emergencyStop('quit'), which rolls back like any stop
 //            (exit code 5), and the summary then shows. With nothing injected yet q stops the run the
 //            same way without asking; during rollback/verify it only says the summary follows (x still
-//            stops at once). Once the summary is on screen, q (or Enter, Esc) calls onQuit.
+//            stops at once). Once the summary is on screen, q (or Enter, Esc) calls onQuit; a quit
+//            question still open when the run ends on its own is dropped.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useInput, useStdin, useStdout, type Key } from 'ink';
 import { useStore } from 'zustand';
@@ -146,6 +148,12 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
     return () => clearTimeout(timer);
   }, [notice]);
 
+  // The run can end on its own while the quit question is open: drop the question, so the summary's
+  // own keys (q, Enter, Esc) are the ones offered.
+  useEffect(() => {
+    if (run.finished && modeRef.current === 'confirm-quit') setMode('keys');
+  }, [run.finished, setMode]);
+
   // after Ctrl+C: leave as soon as the summary is on screen
   useEffect(() => {
     if (leaveWhenDone && run.finished) quit();
@@ -251,10 +259,13 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
         return;
       case 'p':
       case 'P':
-        if (faultActive) {
+        if (faultActive && phase === 'observe') {
           const paused = now.faultPaused;
           controls.togglePause();
           setNotice({ text: paused ? '▶ resuming the fault' : '‖ pausing the fault', color: 'yellow' });
+        } else if (faultActive) {
+          // the engine pauses only in the observe phase (not while injecting or rolling back)
+          setNotice({ text: 'the fault can be paused only while observing' });
         } else {
           setNotice({ text: 'no active fault to pause' });
         }
@@ -343,7 +354,7 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
     footer = <KeyHints faultActive={run.faultActive} faultPaused={run.faultPaused} finished={run.finished} inputless />;
   } else if (mode === 'note') {
     footer = <NoteInput value={note} width={width} />;
-  } else if (mode === 'confirm-quit') {
+  } else if (mode === 'confirm-quit' && !run.finished) {
     footer = (
       <Text wrap="truncate-end">
         <Text bold inverse color={tone('yellow')}>{` ${QUIT_QUESTION} `}</Text>

@@ -3,7 +3,7 @@
 import { Text } from 'ink';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import { SLI_LABEL, SLI_NAMES, formatSli, type SliName, type SloThresholds } from '../src/engine/slis.ts';
+import { SLI_LABEL, SLI_NAMES, formatSli, isBreaching, needsSamples, type SliName, type SloThresholds } from '../src/engine/slis.ts';
 import type { GamedayStore, SliPoint } from '../src/state/store.ts';
 import { SLI_STATE_COLOR, tone, type SliState } from './colors.ts';
 import { fit, int } from './format.ts';
@@ -32,21 +32,15 @@ export function pressure(sli: SliName, value: number, threshold: number): number
   }
 }
 
-/** Breach semantics follow the engine: above for latency and errors, below for availability, reaching for health. */
-export function sliState(sli: SliName, value: number | undefined, threshold: number): SliState {
+/**
+ * Breach semantics are the engine's (isBreaching). With fewer samples than the engine needs
+ * (`enoughSamples` false) it does not judge latency, errors or availability: a value past its
+ * objective is then 'low' (too few requests), never 'breach'. Health needs no samples.
+ */
+export function sliState(sli: SliName, value: number | undefined, threshold: number, enoughSamples = true): SliState {
   if (value === undefined || !Number.isFinite(value)) return 'unknown';
-  switch (sli) {
-    case 'p95LatencyMs':
-    case 'errorRate':
-      if (value > threshold) return 'breach';
-      break;
-    case 'availability':
-      if (value < threshold) return 'breach';
-      break;
-    case 'healthFailures':
-      if (value >= threshold) return 'breach';
-      return value > 0 ? 'near' : 'ok';
-  }
+  if (isBreaching(sli, value, threshold)) return enoughSamples || !needsSamples(sli) ? 'breach' : 'low';
+  if (sli === 'healthFailures') return value > 0 ? 'near' : 'ok';
   return pressure(sli, value, threshold) >= NEAR_PRESSURE ? 'near' : 'ok';
 }
 
@@ -59,7 +53,7 @@ export function objectiveText(sli: SliName, threshold: number): string {
   }
 }
 
-const STATE_WORD: Record<SliState, string> = { unknown: '—', ok: 'ok', near: 'near', breach: 'BREACH' };
+const STATE_WORD: Record<SliState, string> = { unknown: '—', ok: 'ok', near: 'near', low: 'low n', breach: 'BREACH' };
 
 /** The last 60 s of one SLI as a sparkline scaled so the objective sits in view. */
 export function sliSparkline(sli: SliName, history: readonly SliPoint[], threshold: number, width: number): string {
@@ -76,18 +70,25 @@ export function sliSparkline(sli: SliName, history: readonly SliPoint[], thresho
 export function SloPane({ store, width, bordered, flexGrow, roomy = false }: SloPaneProps) {
   const s = useStore(
     store,
-    useShallow((st) => ({ slis: st.slis, baseline: st.baseline, thresholds: st.thresholds, history: st.history })),
+    useShallow((st) => ({ slis: st.slis, baseline: st.baseline, thresholds: st.thresholds, minSamples: st.minSamples, history: st.history })),
   );
   const inner = innerWidth(width, bordered);
   const sparkWidth = Math.max(4, inner - COL.label - COL.value - COL.objective - COL.state - 4);
   const t: SloThresholds = s.thresholds;
-  const states = SLI_NAMES.map((sli) => sliState(sli, s.slis?.[sli], t[sli]));
+  const enoughSamples = s.slis !== null && s.slis.samples >= s.minSamples;
+  const states = SLI_NAMES.map((sli) => sliState(sli, s.slis?.[sli], t[sli], enoughSamples));
   const breaching = states.filter((x) => x === 'breach').length;
   const windowText = s.slis ? `window: n ${int(s.slis.samples)} · ${int(s.slis.throughputRps)} req/s` : 'no window yet';
   const baselineText = s.baseline
     ? `baseline: p95 ${formatSli('p95LatencyMs', s.baseline.p95LatencyMs)} · err ${formatSli('errorRate', s.baseline.errorRate)} · avail ${formatSli('availability', s.baseline.availability)}`
     : '';
-  const note = s.slis ? (breaching ? `${breaching} BREACHING` : 'all within SLO') : 'waiting for data';
+  const note = !s.slis
+    ? 'waiting for data'
+    : breaching
+      ? `${breaching} BREACHING`
+      : enoughSamples
+        ? 'all within SLO'
+        : `low n: judged from ${int(s.minSamples)} requests`;
 
   return (
     <Pane

@@ -1,7 +1,6 @@
 // After the run: status, detection and recovery times, spend, peak impact, the journal. Stays until q.
 import { Text } from 'ink';
 import { useStore } from 'zustand';
-import { useShallow } from 'zustand/react/shallow';
 import { formatDurationMs } from '../src/config/duration.ts';
 import type { Summary } from '../src/engine/events.ts';
 import type { GamedayStore } from '../src/state/store.ts';
@@ -29,12 +28,13 @@ function yesNo(value: boolean | null, none = 'not checked'): string {
 }
 
 export function SummaryScreen({ store, width, bordered }: SummaryScreenProps) {
-  const { summary, journalPath } = useStore(store, useShallow((s) => ({ summary: s.summary, journalPath: s.journalPath })));
+  const summary = useStore(store, (s) => s.summary);
   if (!summary) return null;
-  return <SummaryBody summary={summary} journalPath={summary.journalPath ?? journalPath} width={width} bordered={bordered} />;
+  return <SummaryBody summary={summary} width={width} bordered={bordered} />;
 }
 
-function SummaryBody({ summary, journalPath, width, bordered }: { summary: Summary; journalPath: string | null; width: number; bordered: boolean }) {
+function SummaryBody({ summary, width, bordered }: { summary: Summary; width: number; bordered: boolean }) {
+  const { journalPath } = summary;
   const head = STATUS_HEADLINE[summary.status];
   const color = tone(head.color);
   const inner = innerWidth(width, bordered);

@@ -25,12 +25,6 @@ export function barParts(fraction: number, width: number): BarParts {
   return { filled, empty: BAR_EMPTY.repeat(cells - used) };
 }
 
-/** A bar of exactly `width` cells: "█████▌░░░░". */
-export function bar(fraction: number, width: number): string {
-  const { filled, empty } = barParts(fraction, width);
-  return filled + empty;
-}
-
 export interface StackedBarParts {
   filled: string;
   reserved: string;

@@ -34,13 +34,14 @@ export function levelColor(fraction: number): string | undefined {
   return tone(LEVEL_COLOR[levelFor(fraction)]);
 }
 
-/** An SLI against its objective. */
-export type SliState = 'unknown' | 'ok' | 'near' | 'breach';
+/** An SLI against its objective. 'low': past it, but on too few samples for the engine to judge. */
+export type SliState = 'unknown' | 'ok' | 'near' | 'low' | 'breach';
 
 export const SLI_STATE_COLOR: Record<SliState, string> = {
   unknown: 'gray',
   ok: 'green',
   near: 'yellow',
+  low: 'yellow',
   breach: 'red',
 };
 

@@ -51,6 +51,7 @@ export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
     if (err.code !== 'EIO' && err.code !== 'EPIPE') throw err;
     unmount();
   };
+  // Stays attached: src/commands/run.ts writes the summary here after unmount and relies on it for EPIPE/EIO.
   stdout.on('error', onStreamError);
   const mirror = throttledMirror(opts.store, SNAPSHOT_EVERY_MS);
   // Ctrl+C reaches App as a key (exitOnCtrlC: false): it becomes controls.emergencyStop('ctrl-c').

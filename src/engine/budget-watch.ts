@@ -58,11 +58,13 @@ export class BurnMeter {
 }
 
 /** What the store and the tick event show of the money. */
+/** What this experiment may still spend: the tighter of its own cap and what the day has left. */
+export function availableUsd(t: BudgetTotals): number {
+  return Math.min(t.experimentCapUsd - t.experimentSpentUsd, t.dayCapUsd - t.daySpentUsd - t.dayReservedUsd);
+}
+
 export function budgetView(t: BudgetTotals, requestsSent: number, burnUsdPerMin: number): BudgetView {
-  const leftUsd = Math.min(
-    t.experimentCapUsd - t.experimentSpentUsd,
-    t.dayCapUsd - t.daySpentUsd - t.dayReservedUsd,
-  );
+  const leftUsd = availableUsd(t);
   return {
     costPerRequestUsd: t.costPerRequestUsd,
     experimentSpentUsd: t.experimentSpentUsd,

@@ -80,5 +80,4 @@ export type GamedayEvent =
   | (Base & { type: 'error'; message: string; fatal?: boolean })
   | (Base & { type: 'summary' } & Summary);
 
-export type EventType = GamedayEvent['type'];
 export type EventListener = (event: GamedayEvent) => void;

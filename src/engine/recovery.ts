@@ -2,7 +2,8 @@
 // that) and their rollback plans run here. Done by `gameday recover`, by every `run` before it
 // starts, and by the watchdog.
 import type { Ledger } from '../budget/ledger.ts';
-import { runCommand } from '../faults/command-driver.ts';
+import { describeFailure, runCommand } from '../faults/command-driver.ts';
+import { runWithRetries } from './rollback.ts';
 import type { WatchdogPlan } from './topology.ts';
 
 export interface RecoveryResult {
@@ -16,22 +17,23 @@ function isPlan(p: unknown): p is WatchdogPlan {
   return typeof p === 'object' && p !== null && Array.isArray((p as WatchdogPlan).commands);
 }
 
+/** A dead controller's plan gets the run's default pause between tries (rollback.retryDelay). */
+const RETRY_DELAY_MS = 250;
+
 /** Runs one dead experiment's plan: every command, each retried, all of them even if one fails. */
 export async function executePlan(plan: WatchdogPlan, attempts = 3): Promise<{ ok: boolean; detail: string }> {
   const failures: string[] = [];
   for (const { argv, timeoutMs } of plan.commands) {
-    let last = '';
-    let ok = false;
-    for (let attempt = 1; attempt <= attempts && !ok; attempt++) {
-      try {
+    const step = {
+      name: argv.join(' '),
+      critical: true,
+      run: async () => {
         const r = await runCommand(argv, { timeoutMs });
-        ok = r.exitCode === 0;
-        last = ok ? '' : `exit ${r.exitCode}: ${r.stderr.trim().slice(-200)}`;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-    }
-    if (!ok) failures.push(`${argv.join(' ')}: ${last}`);
+        if (r.exitCode !== 0) throw new Error(describeFailure(argv, r));
+      },
+    };
+    const outcome = await runWithRetries(step, { attempts, retryDelayMs: RETRY_DELAY_MS }, () => {});
+    if (!outcome.ok) failures.push(outcome.error ?? step.name);
   }
   return { ok: failures.length === 0, detail: failures.length ? failures.join('; ') : `ran ${plan.commands.length} rollback command(s)` };
 }

@@ -1,5 +1,6 @@
 // Rollback: remove the fault first, then the experiment's extra steps in order. Each step is retried;
 // a step that still fails is escalated (reported loudly) and the run ends with exit code 6.
+import { sleep } from './clock.ts';
 
 export interface RollbackStepRun {
   name: string;
@@ -30,9 +31,8 @@ export interface RollbackPolicy {
 
 export type StepListener = (e: { step: string; result: 'started' | 'ok' | 'failed'; attempt: number; durationMs?: number; message?: string }) => void;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function runWithRetries(step: RollbackStepRun, policy: RollbackPolicy, on: StepListener): Promise<StepOutcome> {
+/** One step, retried with a growing pause; never throws. */
+export async function runWithRetries(step: RollbackStepRun, policy: RollbackPolicy, on: StepListener): Promise<StepOutcome> {
   const startedMs = performance.now();
   let lastError = '';
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {

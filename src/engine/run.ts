@@ -4,11 +4,11 @@
 import type { BudgetAccount } from '../budget/budget.ts';
 import type { RunPlan } from '../config/plan.ts';
 import { formatDurationMs } from '../config/duration.ts';
-import { runCommand } from '../faults/command-driver.ts';
+import { describeFailure, runCommand } from '../faults/command-driver.ts';
 import { describeProxyFault } from '../faults/driver.ts';
 import { appendTimeline, HISTORY_MS, type GamedayStore, type PreflightCheck, type RunControls } from '../state/store.ts';
 import { timelineEntryFor } from '../state/timeline.ts';
-import { BurnMeter, budgetView, estimateCost, newCrossings } from './budget-watch.ts';
+import { availableUsd, BurnMeter, budgetView, estimateCost, newCrossings } from './budget-watch.ts';
 import { nowMs, sleep } from './clock.ts';
 import { EXIT_CODE, type GamedayEvent, type Phase, type RollbackTrigger, type RunStatus, type Summary } from './events.ts';
 import { HealthProber } from './health.ts';
@@ -74,7 +74,6 @@ export class ExperimentRun implements RunControls {
   private stopRequested: Trigger | null = null;
   private wake: (() => void) | null = null;
   private baseline: Slis | null = null;
-  private lastSlis: Slis | null = null;
   private peakImpact = 0;
   private budgetExhausted: string | null = null;
   private paused = false;
@@ -119,7 +118,8 @@ export class ExperimentRun implements RunControls {
 
   togglePause(): void {
     const driver = this.topology?.driver;
-    if (!driver || !this.faultStartedAtMs || this.faultRemoved || this.phase !== 'observe') return;
+    // Not once a stop is on its way: a resume would put back a fault that is being taken out.
+    if (!driver || !this.faultStartedAtMs || this.faultRemoved || this.stopRequested || this.phase !== 'observe') return;
     if (!driver.pause || !driver.resume) {
       this.emit({ type: 'note', ts: Date.now(), text: 'this fault cannot be paused', source: 'engine' });
       return;
@@ -242,8 +242,8 @@ export class ExperimentRun implements RunControls {
         demo: p.targetUrl === undefined,
       },
       startedAtMs: Date.now(),
-      thresholds: { p95LatencyMs: p.slo.p95LatencyMs, errorRate: p.slo.errorRate, availability: p.slo.availability, healthFailures: p.slo.healthFailures },
-      journalPath: this.opts.journalPath ?? null,
+      thresholds: this.thresholds(),
+      minSamples: p.slo.minSamples,
     });
     this.refreshBudget();
   }
@@ -269,11 +269,11 @@ export class ExperimentRun implements RunControls {
     this.check('emergency-stop latch', !latched, latched ? 'latched: run `gameday emergency-stop --clear` first' : 'clear');
 
     const totals = this.budget.totals();
-    const availableUsd = Math.min(totals.experimentCapUsd - totals.experimentSpentUsd, totals.dayCapUsd - totals.daySpentUsd - totals.dayReservedUsd);
+    const leftUsd = availableUsd(totals);
     const runMs = p.schedule.warmupMs + p.schedule.baselineMs + p.schedule.durationMs + p.schedule.recoveryWindowMs;
-    const est = estimateCost({ rps: p.traffic.rps, costPerRequestUsd: p.budget.costPerRequestUsd, baselineMs: p.schedule.warmupMs + p.schedule.baselineMs, durationMs: p.schedule.durationMs, recoveryWindowMs: p.schedule.recoveryWindowMs, availableUsd });
-    const estimate = `estimated $${est.totalUsd.toFixed(2)} (${p.traffic.rps} rps × ${formatDurationMs(runMs)} × $${p.budget.costPerRequestUsd}); $${availableUsd.toFixed(2)} available`;
-    this.check('budget covers baseline', est.coversBaseline, est.coversBaseline ? estimate : `baseline needs $${est.baselineUsd.toFixed(2)}, only $${Math.max(0, availableUsd).toFixed(2)} left (experiment cap $${totals.experimentCapUsd}, day $${totals.daySpentUsd.toFixed(2)} spent + $${totals.dayReservedUsd.toFixed(2)} held of $${totals.dayCapUsd})`);
+    const est = estimateCost({ rps: p.traffic.rps, costPerRequestUsd: p.budget.costPerRequestUsd, baselineMs: p.schedule.warmupMs + p.schedule.baselineMs, durationMs: p.schedule.durationMs, recoveryWindowMs: p.schedule.recoveryWindowMs, availableUsd: leftUsd });
+    const estimate = `estimated $${est.totalUsd.toFixed(2)} (${p.traffic.rps} rps × ${formatDurationMs(runMs)} × $${p.budget.costPerRequestUsd}); $${leftUsd.toFixed(2)} available`;
+    this.check('budget covers baseline', est.coversBaseline, est.coversBaseline ? estimate : `baseline needs $${est.baselineUsd.toFixed(2)}, only $${Math.max(0, leftUsd).toFixed(2)} left (experiment cap $${totals.experimentCapUsd}, day $${totals.daySpentUsd.toFixed(2)} spent + $${totals.dayReservedUsd.toFixed(2)} held of $${totals.dayCapUsd})`);
     if (!est.coversAll) {
       this.emit({ type: 'note', ts: Date.now(), source: 'engine', text: `budget covers about ${formatDurationMs(est.affordableMs)} of ${formatDurationMs(runMs)}: the run will stop at the cap` });
     }
@@ -321,9 +321,9 @@ export class ExperimentRun implements RunControls {
   }
 
   /** Sleeps until `ms` pass or a stop/trigger wakes it. */
-  private async waitFor(ms: number, until: () => boolean = () => false): Promise<void> {
+  private async waitFor(ms: number): Promise<void> {
     const deadline = nowMs() + ms;
-    while (!this.stopRequested && !this.trigger && !until()) {
+    while (!this.stopRequested && !this.trigger) {
       const left = deadline - nowMs();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {
@@ -411,7 +411,7 @@ export class ExperimentRun implements RunControls {
       } else {
         steps.push({ name: `command: ${step.run.join(' ')}`, critical: false, run: async () => {
           const r = await runCommand(step.run, { timeoutMs: step.timeout });
-          if (r.exitCode !== 0) throw new Error(`exited ${r.exitCode}: ${r.stderr.trim().slice(-300)}`);
+          if (r.exitCode !== 0) throw new Error(describeFailure(step.run, r));
         } });
       }
     }
@@ -478,7 +478,6 @@ export class ExperimentRun implements RunControls {
     const t = nowMs();
     const ages = this.traffic ? this.traffic.slowInFlightAges(t, this.plan.slo.p95LatencyMs) : [];
     const slis = this.window.evaluate(t, ages, this.health?.consecutiveFailures ?? 0);
-    this.lastSlis = slis;
     return slis;
   }
 
@@ -505,7 +504,9 @@ export class ExperimentRun implements RunControls {
   private tickUnsafe(): void {
     const p = this.plan;
     const t = nowMs();
-    if (this.traffic) this.budget.report(this.traffic.sentCount);
+    // The generator reports the live spend itself; a ledger that failed it fails the run closed.
+    const ledgerError = this.traffic?.budgetError;
+    if (ledgerError && !this.stopRequested) this.requestStop('error', `the budget ledger failed: ${ledgerError.message}`, true);
     const slis = this.evaluate();
     const budget = this.refreshBudget();
     const stopReason = this.opts.link?.heartbeat(this.phase) ?? null;

@@ -6,7 +6,6 @@ export const SLI_NAMES: readonly SliName[] = ['p95LatencyMs', 'errorRate', 'avai
 /** How one request ended. `error` is a 5xx answer; timeout/reset/refused are unanswered. */
 export type Outcome = 'ok' | 'error' | 'timeout' | 'reset' | 'refused';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'error', 'timeout', 'reset', 'refused'];
-export const isAnswered = (o: Outcome): boolean => o === 'ok' || o === 'error';
 
 /** One evaluation of the sliding window. Rates are fractions (0.01 = 1 %). */
 export interface Slis {
@@ -35,16 +34,30 @@ export interface Breach {
   threshold: number;
 }
 
-/** Which SLIs break their objective. Health is judged on its own: it needs no traffic samples. */
+/** Whether one SLI breaks its objective: above for latency and errors, below for availability, reaching for health. */
+export function isBreaching(sli: SliName, value: number, threshold: number): boolean {
+  switch (sli) {
+    case 'p95LatencyMs':
+    case 'errorRate':
+      return value > threshold;
+    case 'availability':
+      return value < threshold;
+    case 'healthFailures':
+      return value >= threshold;
+  }
+}
+
+/** Whether an SLI is judged only once the window holds `minSamples` requests. Health needs no traffic. */
+export function needsSamples(sli: SliName): boolean {
+  return sli !== 'healthFailures';
+}
+
+/** Which SLIs break their objective, in SLI_NAMES order. */
 export function findBreaches(slis: Slis, slo: SloThresholds, minSamples: number): Breach[] {
   const breaches: Breach[] = [];
-  if (slis.samples >= minSamples) {
-    if (slis.p95LatencyMs > slo.p95LatencyMs) breaches.push({ sli: 'p95LatencyMs', value: slis.p95LatencyMs, threshold: slo.p95LatencyMs });
-    if (slis.errorRate > slo.errorRate) breaches.push({ sli: 'errorRate', value: slis.errorRate, threshold: slo.errorRate });
-    if (slis.availability < slo.availability) breaches.push({ sli: 'availability', value: slis.availability, threshold: slo.availability });
-  }
-  if (slis.healthFailures >= slo.healthFailures) {
-    breaches.push({ sli: 'healthFailures', value: slis.healthFailures, threshold: slo.healthFailures });
+  for (const sli of SLI_NAMES) {
+    if (needsSamples(sli) && slis.samples < minSamples) continue;
+    if (isBreaching(sli, slis[sli], slo[sli])) breaches.push({ sli, value: slis[sli], threshold: slo[sli] });
   }
   return breaches;
 }

@@ -55,6 +55,8 @@ export interface GamedayState {
   slis: Slis | null;
   baseline: Slis | null;
   thresholds: SloThresholds;
+  /** the engine judges latency, errors and availability only once the window holds this many requests */
+  minSamples: number;
   /** last 60 s of SLIs, one point per tick, oldest first */
   history: SliPoint[];
   budget: BudgetView;
@@ -63,7 +65,6 @@ export interface GamedayState {
   timeline: TimelineEntry[];
   rollbackTrigger: RollbackTrigger | null;
   summary: Summary | null;
-  journalPath: string | null;
 }
 
 export const HISTORY_MS = 60_000;
@@ -83,6 +84,7 @@ export function initialState(): GamedayState {
     slis: null,
     baseline: null,
     thresholds: { p95LatencyMs: 500, errorRate: 0.01, availability: 0.99, healthFailures: 3 },
+    minSamples: 20,
     history: [],
     budget: {
       costPerRequestUsd: 0.001,
@@ -100,7 +102,6 @@ export function initialState(): GamedayState {
     timeline: [],
     rollbackTrigger: null,
     summary: null,
-    journalPath: null,
   };
 }
 

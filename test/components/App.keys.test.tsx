@@ -99,6 +99,13 @@ describe('run keys', () => {
     expect(t.calls.togglePause).toBe(2);
     await eventually(() => expect(t.screen()).toContain('resuming the fault'));
   });
+  it('p only says so outside the observe phase: the engine pauses only while observing', async () => {
+    const t = setup(liveStore({ phase: 'inject' }));
+    await t.press('p');
+    expect(t.calls.togglePause).toBe(0);
+    await eventually(() => expect(t.screen()).toContain('the fault can be paused only while observing'));
+    expect(t.screen()).not.toContain('pausing the fault');
+  });
   it('? toggles the help overlay', async () => {
     const t = setup();
     await eventually(() => expect(t.screen()).not.toContain('show / hide this help'));
@@ -182,6 +189,20 @@ describe('quit', () => {
     await eventually(() => expect(t.screen()).toContain('SLO BREACH — rolled back and recovered'));
     expect(t.onQuit).not.toHaveBeenCalled();
     await t.press('q');
+    expect(t.onQuit).toHaveBeenCalledTimes(1);
+  });
+  it('drops the quit question when the run ends on its own; the summary keys then apply', async () => {
+    const t = setup();
+    await t.press('q');
+    await eventually(() => expect(t.screen()).toContain(QUIT_QUESTION));
+    t.store.setState(finishedStore().getState());
+    await eventually(() => expect(t.screen()).toContain('SLO BREACH — rolled back and recovered'));
+    await eventually(() => expect(t.screen()).not.toContain(QUIT_QUESTION));
+    await eventually(() => expect(t.screen()).toMatch(/q quit/));
+    await t.press('y');
+    expect(t.calls.emergencyStop).toEqual([]);
+    expect(t.onQuit).not.toHaveBeenCalled();
+    await t.press('\r');
     expect(t.onQuit).toHaveBeenCalledTimes(1);
   });
   it('stops without asking when nothing is injected yet', async () => {

@@ -1,11 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BAR_EMPTY, BAR_FULL, bar, barParts, stackedBarParts } from '../../components/bar.ts';
+import { BAR_EMPTY, BAR_FULL, barParts, stackedBarParts } from '../../components/bar.ts';
 import { colorsEnabled, levelFor, tone } from '../../components/colors.ts';
 import { clock, fit, int, pct, stamp, usd, usdPrice } from '../../components/format.ts';
 import { computeLayout, innerWidth, terminalSize } from '../../components/layout.ts';
 import { SPARK_TICKS, resample, sparkline } from '../../components/sparkline.ts';
 
 describe('bar', () => {
+  /** the whole bar, filled then empty, as the panes draw it */
+  const bar = (fraction: number, width: number) => {
+    const { filled, empty } = barParts(fraction, width);
+    return filled + empty;
+  };
   it('is exactly as wide as asked, filled in proportion', () => {
     expect(bar(0, 10)).toBe(BAR_EMPTY.repeat(10));
     expect(bar(1, 10)).toBe(BAR_FULL.repeat(10));

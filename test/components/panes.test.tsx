@@ -122,6 +122,27 @@ describe('SloPane', () => {
     expect(sliState('healthFailures', 1, 3)).toBe('near');
     expect(sliState('healthFailures', undefined, 3)).toBe('unknown');
   });
+  it('calls nothing BREACH on fewer samples than the engine judges (health needs none)', () => {
+    const s = liveState();
+    const slis = { ...s.slis!, samples: 12, errorRate: 0.5, availability: 0.5 };
+    const out = frame(render(<SloPane store={liveStore({ slis, minSamples: 20 })} width={80} bordered />));
+    const row = (label: string) => lines(out).find((l) => l.includes(label)) ?? '';
+    for (const label of ['p95 latency', 'error rate', 'availability']) {
+      expect(row(label)).toContain('low n');
+      expect(row(label)).not.toContain('BREACH');
+    }
+    expect(out).not.toContain('BREACHING');
+    expect(out).toContain('low n: judged from 20 requests');
+    const health = frame(render(<SloPane store={liveStore({ slis: { ...slis, healthFailures: 3 }, minSamples: 20 })} width={80} bordered />));
+    expect(health).toContain('1 BREACHING');
+    expect(lines(health).find((l) => l.includes('health'))).toContain('BREACH');
+    // at the minimum the engine judges, and so does the pane
+    const enough = frame(render(<SloPane store={liveStore({ slis: { ...slis, samples: 20 }, minSamples: 20 })} width={80} bordered />));
+    expect(enough).toContain('3 BREACHING');
+    expect(sliState('p95LatencyMs', 812, 500, false)).toBe('low');
+    expect(sliState('p95LatencyMs', 100, 500, false)).toBe('ok');
+    expect(sliState('healthFailures', 3, 3, false)).toBe('breach');
+  });
   it('waits for data before the first window', () => {
     const out = frame(render(<SloPane store={createGamedayStore()} width={80} bordered={false} />));
     expect(out).toContain('waiting for data');
@@ -222,6 +243,17 @@ describe('SummaryScreen', () => {
     expect(out).toContain('81/100');
     expect(out).toContain('/tmp/gameday/journal-exp-7f3a.ndjson');
     expect(out).toContain('p95 latency 812ms > 500ms');
+  });
+  it("takes the journal from the run's summary", () => {
+    const store = finishedStore();
+    store.setState({ summary: { ...store.getState().summary!, journalPath: '/var/tmp/j.ndjson' } });
+    const out = frame(render(<SummaryScreen store={store} width={100} bordered />));
+    expect(out).toContain('journal       /var/tmp/j.ndjson');
+    expect(out).toContain('report: gameday report /var/tmp/j.ndjson');
+    store.setState({ summary: { ...store.getState().summary!, journalPath: null } });
+    const none = frame(render(<SummaryScreen store={store} width={100} bordered />));
+    expect(none).toContain('journal       —');
+    expect(none).toContain('press q to leave');
   });
   it('is loud when the rollback failed', () => {
     const store = finishedStore();
