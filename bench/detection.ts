@@ -130,7 +130,7 @@ async function replicaRun(): Promise<ReplicaFigures> {
   let faultStartMs: number | null = null;
 
   const startMs = nowMs();
-  traffic.start();
+  await traffic.start();
   // gameday's evaluator, as run.ts's tick: window over 5 s plus in-flight requests already slow
   const gameday = setInterval(() => {
     const t = nowMs();

@@ -24,11 +24,11 @@ async function child(stateDir: string): Promise<void> {
   const latenciesMs: number[] = [];
   while (Date.now() < endMs) {
     const t = performance.now();
-    granted += handle.reserve(1).grantedRequests;
+    granted += (await handle.reserve(1)).grantedRequests;
     latenciesMs.push(performance.now() - t);
     reservations++;
   }
-  handle.finish('passed', granted);
+  await handle.finish('passed', granted);
   ledger.close();
   latenciesMs.sort((a, b) => a - b);
   process.stdout.write(`${JSON.stringify({ reservations, granted, p50Ms: latenciesMs[Math.floor(latenciesMs.length / 2)], p99Ms: latenciesMs[Math.floor(latenciesMs.length * 0.99)] })}\n`);

@@ -97,14 +97,15 @@ class TimedBudget implements BudgetAccount {
       this.maxMs = Math.max(this.maxMs, d);
     }
   }
-  reserve(requests: number): ReserveResult {
+  // The ledger's calls do their work before they first yield: timing the call times the event-loop block.
+  reserve(requests: number): Promise<ReserveResult> {
     return this.timed(() => this.inner.reserve(requests));
   }
-  report(sentRequests: number): void {
-    this.timed(() => this.inner.report(sentRequests));
+  report(sentRequests: number): Promise<void> {
+    return this.timed(() => this.inner.report(sentRequests));
   }
-  settle(sentRequests: number): void {
-    this.timed(() => this.inner.settle(sentRequests));
+  settle(sentRequests: number): Promise<void> {
+    return this.timed(() => this.inner.settle(sentRequests));
   }
   totals(): BudgetTotals {
     return this.timed(() => this.inner.totals());
@@ -172,7 +173,7 @@ async function runStep(targetUrl: string, rps: number, stepMs: number, account: 
     maxLagMs = Math.max(maxLagMs, t - lastLagMs - 20);
     lastLagMs = t;
   }, 20);
-  gen.start();
+  await gen.start();
   // as run.ts's tick: the SLIs (with in-flight ages) and the budget totals, every 250 ms
   const tick = setInterval(() => {
     const t = nowMs();
@@ -189,7 +190,7 @@ async function runStep(targetUrl: string, rps: number, stepMs: number, account: 
   const backlogEnd = gen.stats().backlog;
   await gen.stop(); // drops the backlog (never sent), waits for in-flight requests (≤ timeout)
   const sent = gen.stats().sent;
-  budget.settle(sent);
+  await budget.settle(sent);
 
   const judgedMs = stepMs - WARM_MS;
   const expected = Math.floor((judgedMs * rps) / 1000);

@@ -15,7 +15,7 @@ import { closeSync, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { RunStatus } from '../engine/events.ts';
-import { fromMicros, toMicros, type BudgetAccount, type BudgetTotals, type ReserveResult } from './budget.ts';
+import { fromMicros, grantRequests, toMicros, type BudgetAccount, type BudgetTotals, type ReserveResult } from './budget.ts';
 import { LedgerError, StopLatchedError, corruptAdvice, ledgerErrorFrom } from './ledger-error.ts';
 import { assertGamedayLedger, migrate } from './ledger-schema.ts';
 import { ensureStateDir, StateDirError } from './state-dir.ts';
@@ -34,6 +34,15 @@ export const HEARTBEAT_STALE_MS = 5_000;
 export const EMERGENCY_STOP_SIGNAL = 'SIGUSR2' as const;
 /** How long a process waits for another's write lock before the ledger call fails. */
 const BUSY_TIMEOUT_MS = 5_000;
+/**
+ * A running controller never blocks on the lock (its event loop takes faults out): its calls try
+ * at once and, while another process holds the ledger, try again a little later. For this long
+ * during a run; a ledger locked longer than that is one gameday cannot spend through, so the run
+ * fails closed (rolls back).
+ */
+export const RUN_LOCK_WAIT_MS = BUSY_TIMEOUT_MS;
+/** Settling and recording the result come after the fault is out: worth waiting longer for. */
+export const END_LOCK_WAIT_MS = 30_000;
 
 /** running | dead (controller stopped heart-beating, reservation counted as spent) | how it finished */
 export type ExperimentStatus = 'running' | 'dead' | RunStatus;
@@ -91,14 +100,14 @@ export type StopReason = 'emergency-stop' | 'not-running';
 /** One experiment's account in the ledger; the engine uses it as its BudgetAccount. */
 export interface ExperimentHandle extends BudgetAccount {
   readonly id: string;
-  /** Each tick. Returns why the controller must stop now, or null to carry on. */
-  heartbeat(phase: string): StopReason | null;
+  /** Each tick. Resolves with why the controller must stop now, or null to carry on. */
+  heartbeat(phase: string): Promise<StopReason | null>;
   /** What a watchdog or `recover` runs if this controller dies; written before injecting. */
-  setRollbackPlan(plan: unknown): void;
+  setRollbackPlan(plan: unknown): Promise<void>;
   /** Report "rolled back" after an emergency stop; emergency-stop waits for this (or finish). */
-  ackStopped(): void;
+  ackStopped(): Promise<void>;
   /** Settle (hand back the unused reservation) and record the final status, atomically. */
-  finish(status: RunStatus, sentRequests: number): void;
+  finish(status: RunStatus, sentRequests: number): Promise<void>;
 }
 
 export interface LedgerOptions {
@@ -180,6 +189,13 @@ function tightenMode(file: string): void {
 
 type Db = Database.Database;
 
+/** An SQLITE_BUSY on its way to a retry; never leaves the ledger. */
+class BusyNow extends Error {
+  constructor(override readonly cause: unknown) {
+    super('busy');
+  }
+}
+
 function prepareStatements(db: Db) {
   return {
     insertExperiment: db.prepare(
@@ -232,7 +248,29 @@ interface Core {
   guard<T>(doing: string, fn: () => T): T;
   /** Run `fn` (a whole transaction) with its commit fsync-ed: synchronous cannot change inside one. */
   durably<T>(fn: () => T): T;
+  /**
+   * Run `fn` (a whole transaction) without waiting on another process's lock: while the ledger is
+   * busy, try again a little later — the event loop stays free — for up to `waitMs`, then fail
+   * with a LedgerError.
+   */
+  whenFree<T>(doing: string, fn: () => T, waitMs: number): Promise<T>;
+  /** A read that never waits: undefined when the ledger is busy this instant. */
+  peek<T>(doing: string, fn: () => T): T | undefined;
+  /** when this connection last found the ledger locked by another process (epoch ms) */
+  lastBusyMs: number | null;
 }
+
+/**
+ * Waiting this long for the write lock means somebody held the ledger locked: nobody could write a
+ * heartbeat meanwhile, so staleness says nothing about the controllers.
+ */
+const LOCKED_NOTICE_MS = 1_000;
+
+const isBusy = (err: unknown): boolean =>
+  err instanceof Database.SqliteError && (err.code.startsWith('SQLITE_BUSY') || err.code.startsWith('SQLITE_LOCKED'));
+
+/** The longest pause between tries on a busy ledger; short, so a released lock is seen at once. */
+const MAX_BUSY_PAUSE_MS = 40;
 
 export class Ledger {
   private readonly core: Core;
@@ -246,6 +284,8 @@ export class Ledger {
       try {
         return fn();
       } catch (err) {
+        // (this.core is unset only while the statements are prepared, in the constructor)
+        if ((isBusy(err) || err instanceof BusyNow) && this.core) this.core.lastBusyMs = Date.now();
         // our own errors (invariants, the latch) pass through; SQLite's become advice
         if (err instanceof Database.SqliteError) throw ledgerErrorFrom(file, err, doing);
         throw err;
@@ -259,7 +299,45 @@ export class Ledger {
         db.pragma('synchronous = NORMAL');
       }
     };
-    this.core = { db, st: guard('preparing statements', () => prepareStatements(db)), nowMs, guard, durably };
+    /** fn with a busy timeout of 0: a lock held elsewhere is an SQLITE_BUSY now, not a stall. */
+    const atOnce = <T>(fn: () => T): T => {
+      db.pragma('busy_timeout = 0');
+      try {
+        return fn();
+      } finally {
+        db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+    };
+    const whenFree = async <T>(doing: string, fn: () => T, waitMs: number): Promise<T> => {
+      const deadlineMs = Date.now() + waitMs;
+      for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, MAX_BUSY_PAUSE_MS)) {
+        try {
+          return guard(doing, () => {
+            try {
+              return atOnce(fn);
+            } catch (err) {
+              // a BUSY is retried below: keep it raw for now
+              if (isBusy(err)) throw new BusyNow(err);
+              throw err;
+            }
+          });
+        } catch (err) {
+          if (!(err instanceof BusyNow)) throw err;
+          if (Date.now() >= deadlineMs) throw ledgerErrorFrom(file, err.cause, `${doing} (locked by another process for ${waitMs} ms)`);
+        }
+        // jitter, so that two waiting processes do not retry in step
+        await new Promise((resolve) => setTimeout(resolve, pauseMs / 2 + Math.random() * pauseMs));
+      }
+    };
+    const peek = <T>(doing: string, fn: () => T): T | undefined => {
+      try {
+        return guard(doing, () => atOnce(fn));
+      } catch (err) {
+        if (err instanceof LedgerError && isBusy(err.cause)) return undefined;
+        throw err;
+      }
+    };
+    this.core = { db, st: guard('preparing statements', () => prepareStatements(db)), nowMs, guard, durably, whenFree, peek, lastBusyMs: null };
   }
 
   /** Whether a ledger exists in `stateDir` (lets read-only commands avoid creating one). */
@@ -358,13 +436,19 @@ export class Ledger {
    * frozen, so nothing is counted twice if the controller turns out to be alive after all.
    */
   markDead(staleMs = HEARTBEAT_STALE_MS, nowMs = this.core.nowMs()): ExperimentRow[] {
-    const { db, st, guard } = this.core;
+    const core = this.core;
+    const { db, st, guard } = core;
     const thisHost = hostname();
+    const calledAtMs = Date.now();
     return guard('marking dead controllers', () =>
       db
         .transaction(() => {
+          // While another process held the ledger locked no controller could heart-beat: a stale
+          // heartbeat then proves nothing, and a live controller must not be declared dead for it
+          // (a vanished pid still does). Judged again once the ledger has been free for staleMs.
+          const lockedLately = Date.now() - calledAtMs >= LOCKED_NOTICE_MS || (core.lastBusyMs !== null && Date.now() - core.lastBusyMs < staleMs);
           const dead = (st.running.all() as RawExperiment[]).filter(
-            (r) => r.heartbeat_ms < nowMs - staleMs || (r.host === thisHost && !pidAlive(r.pid)),
+            (r) => (!lockedLately && r.heartbeat_ms < nowMs - staleMs) || (r.host === thisHost && !pidAlive(r.pid)),
           );
           for (const r of dead) {
             st.countAsSpent.run(r.id);
@@ -430,6 +514,8 @@ class LedgerExperiment implements ExperimentHandle {
   readonly costPerRequestUsd: number;
   private settled = false;
   private lastReported = -1;
+  /** what totals() answers while the ledger is busy */
+  private lastTotals: BudgetTotals | null = null;
 
   constructor(
     private readonly core: Core,
@@ -441,62 +527,68 @@ class LedgerExperiment implements ExperimentHandle {
     this.costPerRequestUsd = fromMicros(costMicros);
   }
 
-  reserve(requests: number): ReserveResult {
+  reserve(requests: number): Promise<ReserveResult> {
     const asked = Math.floor(requests);
-    if (!(asked > 0)) return { grantedRequests: 0 };
-    const { db, st, nowMs, guard, durably } = this.core;
+    if (!(asked > 0)) return Promise.resolve({ grantedRequests: 0 });
+    const { db, st, nowMs, durably, whenFree } = this.core;
     const cost = this.costMicros;
-    return guard('reserving budget', () =>
-      durably(() =>
-        db.transaction((): ReserveResult => {
-          const state = st.reserveState.get(this.id) as { latched: number; status: string; settled: number } | undefined;
-          if (!state || state.latched || state.status !== 'running' || state.settled) return { grantedRequests: 0, limitedBy: 'stopped' };
-          const day = utcDate(nowMs());
-          // Every reservation of the day counts: running experiments' holdings, dead ones' (as spent), finished ones' spend.
-          const byExperiment = Math.floor((this.experimentCapMicros - (st.experimentHeld.get(this.id) as number)) / cost);
-          const byDay = Math.floor((this.dailyCapMicros - (st.dayHeld.get(day) as number)) / cost);
-          const granted = Math.max(0, Math.min(asked, byExperiment, byDay));
-          if (granted > 0) st.addReservation.run(this.id, day, granted * cost);
-          if (granted >= asked) return { grantedRequests: granted };
-          return { grantedRequests: granted, limitedBy: byDay < byExperiment ? 'day' : 'experiment' };
-        }).immediate(),
-      ),
-    );
+    const tx = db.transaction((): ReserveResult => {
+      const state = st.reserveState.get(this.id) as { latched: number; status: string; settled: number } | undefined;
+      if (state?.latched) return { grantedRequests: 0, limitedBy: 'emergency-stop' };
+      if (!state || state.status !== 'running' || state.settled) return { grantedRequests: 0, limitedBy: 'not-running' };
+      const day = utcDate(nowMs());
+      // Every reservation of the day counts: running experiments' holdings, dead ones' (as spent), finished ones' spend.
+      const result = grantRequests({
+        askedRequests: asked,
+        costMicros: cost,
+        experimentCapMicros: this.experimentCapMicros,
+        experimentHeldMicros: st.experimentHeld.get(this.id) as number,
+        dayCapMicros: this.dailyCapMicros,
+        dayHeldMicros: st.dayHeld.get(day) as number,
+      });
+      if (result.grantedRequests > 0) st.addReservation.run(this.id, day, result.grantedRequests * cost);
+      return result;
+    });
+    return whenFree('reserving budget', () => durably(() => tx.immediate()), RUN_LOCK_WAIT_MS);
   }
 
-  report(sentRequests: number): void {
+  async report(sentRequests: number): Promise<void> {
     if (this.settled || sentRequests === this.lastReported) return;
-    const { db, guard } = this.core;
-    guard('reporting spend', () => db.transaction(() => this.applySent(sentRequests)).immediate());
+    const { db, whenFree } = this.core;
+    await whenFree('reporting spend', () => db.transaction(() => this.applySent(sentRequests)).immediate(), RUN_LOCK_WAIT_MS);
     this.lastReported = sentRequests;
   }
 
-  settle(sentRequests: number): void {
+  async settle(sentRequests: number): Promise<void> {
     if (this.settled) return;
-    const { db, guard } = this.core;
-    guard('settling', () => db.transaction(() => this.settleInTx(sentRequests)).immediate());
+    const { db, whenFree } = this.core;
+    await whenFree('settling', () => db.transaction(() => this.settleInTx(sentRequests)).immediate(), END_LOCK_WAIT_MS);
     this.settled = true;
   }
 
-  finish(status: RunStatus, sentRequests: number): void {
-    const { db, st, nowMs, guard } = this.core;
-    guard('finishing the experiment', () =>
-      db
-        .transaction(() => {
-          if (!this.settled) this.settleInTx(sentRequests);
-          st.setFinished.run(status, nowMs(), this.id);
-        })
-        .immediate(),
+  async finish(status: RunStatus, sentRequests: number): Promise<void> {
+    const { db, st, nowMs, whenFree } = this.core;
+    await whenFree(
+      'finishing the experiment',
+      () =>
+        db
+          .transaction(() => {
+            if (!this.settled) this.settleInTx(sentRequests);
+            st.setFinished.run(status, nowMs(), this.id);
+          })
+          .immediate(),
+      END_LOCK_WAIT_MS,
     );
     this.settled = true;
   }
 
   totals(): BudgetTotals {
-    const { st, nowMs, guard } = this.core;
-    const t = guard('reading totals', () =>
-      st.totals.get({ id: this.id, day: utcDate(nowMs()) }) as { exp_reserved: number; exp_spent: number; day_spent: number; others_held: number },
-    );
-    return {
+    const { st, nowMs, guard, peek } = this.core;
+    const read = () => st.totals.get({ id: this.id, day: utcDate(nowMs()) }) as { exp_reserved: number; exp_spent: number; day_spent: number; others_held: number };
+    // The first read may wait (it is preflight's, before anything is injected); later ones never do.
+    const t = this.lastTotals ? peek('reading totals', read) : guard('reading totals', read);
+    if (!t) return this.lastTotals!;
+    this.lastTotals = {
       costPerRequestUsd: this.costPerRequestUsd,
       experimentCapUsd: fromMicros(this.experimentCapMicros),
       experimentSpentUsd: fromMicros(t.exp_spent),
@@ -505,23 +597,28 @@ class LedgerExperiment implements ExperimentHandle {
       daySpentUsd: fromMicros(t.day_spent),
       dayReservedUsd: fromMicros(t.others_held),
     };
+    return this.lastTotals;
   }
 
-  heartbeat(phase: string): StopReason | null {
-    const { st, nowMs, guard } = this.core;
-    return guard('heart-beating', () => {
-      if (st.heartbeat.run(nowMs(), phase, this.id).changes === 0) return 'not-running';
-      return st.latch.get() ? 'emergency-stop' : null;
-    });
+  heartbeat(phase: string): Promise<StopReason | null> {
+    const { st, nowMs, whenFree } = this.core;
+    return whenFree(
+      'heart-beating',
+      (): StopReason | null => {
+        if (st.heartbeat.run(nowMs(), phase, this.id).changes === 0) return 'not-running';
+        return st.latch.get() ? 'emergency-stop' : null;
+      },
+      RUN_LOCK_WAIT_MS,
+    );
   }
 
-  setRollbackPlan(plan: unknown): void {
+  async setRollbackPlan(plan: unknown): Promise<void> {
     const json = plan === undefined || plan === null ? null : JSON.stringify(plan);
-    this.core.guard('recording the rollback plan', () => this.core.st.setRollbackPlan.run(json, this.id));
+    await this.core.whenFree('recording the rollback plan', () => this.core.st.setRollbackPlan.run(json, this.id), RUN_LOCK_WAIT_MS);
   }
 
-  ackStopped(): void {
-    this.core.guard('acknowledging the emergency stop', () => this.core.st.ackStopped.run(this.core.nowMs(), this.id));
+  async ackStopped(): Promise<void> {
+    await this.core.whenFree('acknowledging the emergency stop', () => this.core.st.ackStopped.run(this.core.nowMs(), this.id), END_LOCK_WAIT_MS);
   }
 
   /** Spread the cumulative sent count over the days' reservations, oldest first. Inside a transaction. */

@@ -1,11 +1,12 @@
-// gameday emergency-stop [--clear]: latch the stop in the ledger, signal every live controller of
-// this state dir on this host (EMERGENCY_STOP_SIGNAL), and wait until each reports rolled back.
+// gameday emergency-stop [--clear]: signal every live controller of this state dir on this host
+// (EMERGENCY_STOP_SIGNAL), latch the stop in the ledger, and wait until each reports rolled back.
 // Controllers on other hosts cannot be signalled; they see the latch on their next tick.
 // Exit 0: every running experiment reported stopped (or none was running) · 6: some did not report
-// in time, or their controller is gone: faults may remain · 1: the ledger cannot be used.
+// in time, or their controller is gone: faults may remain · 1: the ledger cannot be used (or the
+// latch could not be set).
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, Ledger, type ExperimentRow } from '../budget/ledger.ts';
+import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, Ledger, LedgerError, type ExperimentRow, type StopLatch } from '../budget/ledger.ts';
 import { pidAlive } from '../faults/pid.ts';
 import { ledgerErrorExit } from './common.ts';
 
@@ -40,6 +41,19 @@ function outcome(e: ExperimentRow | undefined, sentMs: number, nowMs: number, th
   return null;
 }
 
+/** The latch matters more than one busy timeout: keep trying while another process holds the ledger. */
+function latchWhileBusy(ledger: Ledger, by: string, deadlineMs: number): StopLatch {
+  for (;;) {
+    try {
+      return ledger.setStopLatch(by);
+    } catch (e) {
+      const code = (e as { cause?: { code?: unknown } }).cause?.code;
+      const busy = e instanceof LedgerError && typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() >= deadlineMs) throw e;
+    }
+  }
+}
+
 export async function emergencyStopCommand(opts: {
   stateDir: string;
   clear: boolean;
@@ -60,30 +74,48 @@ export async function emergencyStopCommand(opts: {
       return 0;
     }
 
-    const latch = ledger.setStopLatch(whoAmI());
-    out.write(`emergency stop latched (since ${new Date(latch.atMs ?? Date.now()).toISOString()}, by ${latch.by}): no experiment starts until \`gameday emergency-stop --clear\`\n`);
-    const targets = ledger.runningExperiments();
-    if (targets.length === 0) {
-      out.write('no running experiments\n');
-      return 0;
-    }
-
+    // Signal first, latch second: the controllers on this host stop on the signal alone, and the
+    // latch is a write that waits while another process holds the ledger locked. Reading the list
+    // of running experiments never waits (WAL readers do not block on writers).
     const thisHost = hostname();
     const sentMs = Date.now();
-    let signalled = 0;
-    for (const e of targets) {
-      // Only a fresh heartbeat vouches that the pid is still our controller and not a reused pid
-      // (the signal's default action would kill whatever else holds it).
-      if (e.host !== thisHost || sentMs - e.heartbeatMs > HEARTBEAT_STALE_MS) continue;
-      try {
-        process.kill(e.pid, EMERGENCY_STOP_SIGNAL);
-        signalled++;
-      } catch {
-        // gone already: outcome() reports it
+    const signalled = new Set<string>();
+    const signal = (experiments: ExperimentRow[]): void => {
+      for (const e of experiments) {
+        // Only a fresh heartbeat vouches that the pid is still our controller and not a reused pid
+        // (the signal's default action would kill whatever else holds it).
+        if (signalled.has(e.id) || e.host !== thisHost || Date.now() - e.heartbeatMs > HEARTBEAT_STALE_MS) continue;
+        try {
+          process.kill(e.pid, EMERGENCY_STOP_SIGNAL);
+          signalled.add(e.id);
+        } catch {
+          // gone already: outcome() reports it
+        }
       }
+    };
+    const first = ledger.runningExperiments();
+    signal(first);
+
+    let latchError: LedgerError | null = null;
+    try {
+      const latch = latchWhileBusy(ledger, whoAmI(), sentMs + timeoutMs);
+      out.write(`emergency stop latched (since ${new Date(latch.atMs ?? Date.now()).toISOString()}, by ${latch.by}): no experiment starts until \`gameday emergency-stop --clear\`\n`);
+    } catch (e) {
+      if (!(e instanceof LedgerError)) throw e;
+      latchError = e;
+      err.write(`gameday: THE EMERGENCY STOP IS NOT LATCHED: ${e.message}\n`);
+    }
+    // Whoever registered between the first read and the latch is signalled too; whoever finished
+    // meanwhile (the lock held the latch up) is still reported.
+    const again = ledger.runningExperiments();
+    signal(again);
+    const targets = [...first, ...again.filter((e) => !first.some((f) => f.id === e.id))];
+    if (targets.length === 0) {
+      out.write('no running experiments\n');
+      return latchError ? 1 : 0;
     }
     out.write(
-      `signalled ${signalled} of ${targets.length} running experiment${targets.length === 1 ? '' : 's'} (${EMERGENCY_STOP_SIGNAL}); ` +
+      `signalled ${signalled.size} of ${targets.length} running experiment${targets.length === 1 ? '' : 's'} (${EMERGENCY_STOP_SIGNAL}); ` +
         `waiting up to ${(timeoutMs / 1000).toFixed(1)} s for each to roll back\n`,
     );
 
@@ -115,7 +147,8 @@ export async function emergencyStopCommand(opts: {
       err.write(`gameday: ${failures} of ${targets.length} experiment${targets.length === 1 ? '' : 's'} did not report rolled back\n`);
       return EXIT_NOT_ALL_STOPPED;
     }
-    return 0;
+    // Everything stopped, but nothing keeps new experiments from starting: not a success.
+    return latchError ? 1 : 0;
   } catch (e) {
     return ledgerErrorExit(e, err);
   } finally {

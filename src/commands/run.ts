@@ -30,8 +30,8 @@ function linkFor(handle: ExperimentHandle, ledger: Ledger, stateDir: string): Co
   return {
     heartbeat: (phase) => handle.heartbeat(phase),
     stopLatched: () => ledger.stopLatch().latched,
-    setRollbackPlan: (plan) => {
-      handle.setRollbackPlan(plan);
+    setRollbackPlan: async (plan) => {
+      await handle.setRollbackPlan(plan);
       // The plan is in the ledger; now somebody outside this process must be watching it.
       if (plan && watchdog === undefined) watchdog = spawnWatchdog(stateDir, handle.id);
     },
@@ -137,7 +137,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
       stderr.write(`gameday: could not write the journal ${journalPath}: ${(err as Error).message}\n`);
     }
     try {
-      handle.finish(summary.status, summary.requests);
+      await handle.finish(summary.status, summary.requests);
     } catch (err) {
       // The fault is handled; the ledger keeps this run's reservation, and the next run counts it as spent.
       stderr.write(`gameday: could not record the result in the ledger: ${(err as Error).message}\n`);

@@ -19,16 +19,19 @@ import { SloWindow } from './slo-window.ts';
 import { buildTopology, toProxyFault, type Topology, type WatchdogPlan } from './topology.ts';
 import { TrafficGenerator } from './traffic.ts';
 
-/** The ledger's view of this controller; absent in tests that use an in-memory budget. */
+/**
+ * The ledger's view of this controller; absent in tests that use an in-memory budget. Every call
+ * but stopLatched is asynchronous and none of them is ever on the path that takes a fault out.
+ */
 export interface ControllerLink {
-  /** each tick; says why the controller must stop now, or null to carry on */
-  heartbeat(phase: Phase): 'emergency-stop' | 'not-running' | null;
+  /** each tick (one at a time); resolves with why the controller must stop now, or null to carry on */
+  heartbeat(phase: Phase): Promise<'emergency-stop' | 'not-running' | null>;
   /** the emergency-stop latch of the state dir is set (checked at preflight) */
   stopLatched(): boolean;
   /** written before an external fault goes in, cleared once it is out */
-  setRollbackPlan(plan: WatchdogPlan | null): void;
+  setRollbackPlan(plan: WatchdogPlan | null): Promise<void>;
   /** tell `gameday emergency-stop` this controller has rolled back */
-  ackStopped(): void;
+  ackStopped(): Promise<void>;
 }
 
 export interface RunOptions {
@@ -43,6 +46,8 @@ export interface RunOptions {
   topology?: (plan: RunPlan) => Promise<Topology>;
 }
 
+const DECLARED_DEAD = 'declared dead by another gameday process';
+
 /** A preflight or baseline refusal: nothing was injected. */
 class Refusal extends Error {}
 
@@ -50,6 +55,8 @@ interface Trigger {
   trigger: RollbackTrigger;
   reason: string;
   atMs: number;
+  /** the fault comes out at once and the sending stops: no recovery window after it, one probe */
+  urgent?: boolean;
 }
 
 export class ExperimentRun implements RunControls {
@@ -78,6 +85,8 @@ export class ExperimentRun implements RunControls {
   private budgetExhausted: string | null = null;
   private paused = false;
   private goodSinceMs: number | null = null;
+  /** the heartbeat under way, if any: a slow ledger must not pile them up */
+  private heartbeatInFlight = false;
 
   constructor(private readonly opts: RunOptions) {
     this.plan = opts.plan;
@@ -104,6 +113,16 @@ export class ExperimentRun implements RunControls {
     // The fault first; telling the faces (and redrawing them) can wait a few milliseconds.
     this.requestStop('emergency-stop', `emergency stop (${source})`, true);
     this.emit({ type: 'emergency-stop', ts: Date.now(), source });
+  }
+
+  /**
+   * Another gameday process declared this controller dead (its heartbeat looked stale to it): its
+   * reservation now counts as spent and the ledger refuses it money. Stop at once, as for a signal;
+   * a watchdog or `recover` may be restoring the same fault.
+   */
+  private declaredDead(seenBy: string): void {
+    if (this.stopRequested?.reason.startsWith(DECLARED_DEAD)) return;
+    this.requestStop('error', `${DECLARED_DEAD} (seen by ${seenBy}): its reservation counts as spent; stopping`, true);
   }
 
   /** SIGINT/SIGTERM/SIGHUP, or the output gone: roll back and exit 5. */
@@ -143,8 +162,11 @@ export class ExperimentRun implements RunControls {
   }
 
   private requestStop(trigger: RollbackTrigger, reason: string, urgent: boolean): void {
-    if (!this.stopRequested || (urgent && this.stopRequested.trigger !== 'emergency-stop' && this.stopRequested.trigger !== 'signal')) {
-      this.stopRequested = { trigger, reason, atMs: nowMs() };
+    // The first stop stands, but an urgent one replaces a gentler one, and a person's stop or a
+    // signal replaces an urgent error (it is what `gameday emergency-stop` waits to hear about).
+    const prev = this.stopRequested;
+    if (!prev || (urgent && (!prev.urgent || (prev.trigger === 'error' && trigger !== 'error')))) {
+      this.stopRequested = { trigger, reason, atMs: nowMs(), urgent };
     }
     // An urgent stop takes the fault out now, without waiting for the phase loop.
     if (urgent && this.injectAttempted) void this.removeFault().catch(() => {});
@@ -164,7 +186,7 @@ export class ExperimentRun implements RunControls {
       await this.preflight();
       // A stop during preflight: not a single request is sent (or paid for).
       if (!this.stopRequested) {
-        this.startTraffic();
+        await this.startTraffic();
         await this.runBaseline();
       }
       if (!this.stopRequested) {
@@ -222,7 +244,14 @@ export class ExperimentRun implements RunControls {
       reason ||= trigger.reason;
       reason += this.injectAttempted ? (recoveryVerified ? '; recovery verified' : '') : '; nothing was injected';
     }
-    if (this.stopRequested?.trigger === 'emergency-stop') this.opts.link?.ackStopped();
+    if (this.stopRequested?.trigger === 'emergency-stop') {
+      try {
+        await this.opts.link?.ackStopped();
+      } catch (err) {
+        // `gameday emergency-stop` then sees the run finish instead of the acknowledgement.
+        this.emit({ type: 'error', ts: Date.now(), message: `acknowledging the emergency stop: ${(err as Error).message}` });
+      }
+    }
     return this.finish(status, reason, trigger, recoveryVerified, recoveredAtMs);
   }
 
@@ -293,7 +322,7 @@ export class ExperimentRun implements RunControls {
     this.check('target healthy', probe.ok, `${topo.healthUrl} → HTTP ${probe.status}`);
   }
 
-  private startTraffic(): void {
+  private async startTraffic(): Promise<void> {
     const p = this.plan;
     const topo = this.topology!;
     this.traffic = new TrafficGenerator({
@@ -310,14 +339,15 @@ export class ExperimentRun implements RunControls {
         this.budgetExhausted = limitedBy;
         const ledgerError = this.traffic?.budgetError;
         // Fail closed: a ledger that cannot grant money is as good as a stop.
-        if (ledgerError) this.requestStop('error', `the budget ledger failed: ${ledgerError.message}`, true);
-        else if (limitedBy === 'stopped') this.emergencyStop('emergency-stop latch, seen by a reservation');
+        if (limitedBy === 'ledger-error') this.requestStop('error', `the budget ledger failed: ${ledgerError?.message ?? 'unknown error'}`, true);
+        else if (limitedBy === 'emergency-stop') this.emergencyStop('emergency-stop latch, seen by a reservation');
+        else if (limitedBy === 'not-running') this.declaredDead('a reservation');
         else this.requestStop('budget', `${limitedBy} budget reached`, false);
       },
     });
     this.health!.start();
-    this.traffic.start();
     this.tickTimer = setInterval(() => this.tick(), p.slo.evaluateEveryMs);
+    await this.traffic.start();
   }
 
   /** Sleeps until `ms` pass or a stop/trigger wakes it. */
@@ -364,7 +394,9 @@ export class ExperimentRun implements RunControls {
     const topo = this.topology!;
     this.setPhase('inject', topo.driver.label);
     // Dead man's switch: the plan is in the ledger before the fault is in the world.
-    if (topo.rollbackPlan) this.opts.link?.setRollbackPlan(topo.rollbackPlan);
+    if (topo.rollbackPlan) await this.opts.link?.setRollbackPlan(topo.rollbackPlan);
+    // A stop that came while the plan was being written: nothing goes in.
+    if (this.stopRequested) return;
     this.injectAttempted = true;
     await topo.driver.inject();
     this.faultStartedAtMs = nowMs();
@@ -420,7 +452,7 @@ export class ExperimentRun implements RunControls {
     );
     if (report.faultRemoved && topo.rollbackPlan) {
       try {
-        this.opts.link?.setRollbackPlan(null);
+        await this.opts.link?.setRollbackPlan(null);
       } catch (err) {
         // The fault is out; a watchdog that still sees the plan only repeats an idempotent restore.
         this.emit({ type: 'error', ts: Date.now(), message: `clearing the rollback plan in the ledger: ${(err as Error).message}` });
@@ -435,7 +467,7 @@ export class ExperimentRun implements RunControls {
   /** Recovery: the SLIs back within the SLOs for the recovery window, bounded by the timeout. */
   private async verify(trigger: Trigger): Promise<{ verified: boolean | null; atMs: number | null }> {
     const p = this.plan;
-    if (trigger.trigger === 'emergency-stop' || trigger.trigger === 'signal' || this.urgentStopRequested()) {
+    if (trigger.urgent || this.urgentStopRequested()) {
       // Stopping is the priority: stop spending and take one look at health, no recovery window.
       await this.traffic?.stop();
       const probe = await this.health!.probeOnce();
@@ -463,10 +495,9 @@ export class ExperimentRun implements RunControls {
     return { verified: false, atMs: null };
   }
 
-  /** an emergency stop or a signal: no recovery window, just get out safely */
+  /** an emergency stop, a signal, a ledger that failed, declared dead: no recovery window, just get out safely */
   private urgentStopRequested(): boolean {
-    const t = this.stopRequested?.trigger;
-    return t === 'emergency-stop' || t === 'signal';
+    return this.stopRequested?.urgent === true;
   }
 
   private thresholds() {
@@ -509,10 +540,7 @@ export class ExperimentRun implements RunControls {
     if (ledgerError && !this.stopRequested) this.requestStop('error', `the budget ledger failed: ${ledgerError.message}`, true);
     const slis = this.evaluate();
     const budget = this.refreshBudget();
-    const stopReason = this.opts.link?.heartbeat(this.phase) ?? null;
-    if (stopReason && this.stopRequested?.trigger !== 'emergency-stop') {
-      this.emergencyStop(stopReason === 'emergency-stop' ? 'emergency-stop latch' : 'declared dead by another gameday process');
-    }
+    this.heartbeat();
 
     const thresholds = this.thresholds();
     const impact = this.baseline ? impactScore(this.baseline, slis, thresholds) : { score: 0, driver: null };
@@ -538,6 +566,28 @@ export class ExperimentRun implements RunControls {
     this.emit({ type: 'tick', ts: Date.now(), phase: this.phase, slis, budget, impact: impactView, faultActive: this.store.getState().faultActive });
   }
 
+  /** One heartbeat at a time, answered when the ledger can take it; the tick never waits for it. */
+  private heartbeat(): void {
+    const link = this.opts.link;
+    if (!link || this.heartbeatInFlight) return;
+    this.heartbeatInFlight = true;
+    link.heartbeat(this.phase).then(
+      (stopReason) => {
+        this.heartbeatInFlight = false;
+        if (stopReason === 'emergency-stop') this.emergencyStop('emergency-stop latch');
+        else if (stopReason === 'not-running') this.declaredDead('its heartbeat');
+      },
+      (err: unknown) => {
+        this.heartbeatInFlight = false;
+        // Fail closed: a controller that cannot heart-beat may be declared dead and cannot see the latch.
+        const message = `heartbeat failed: ${(err as Error).message}`;
+        if (this.tickTimer === null) return; // shut down already: nothing left to stop
+        this.emit({ type: 'error', ts: Date.now(), message, fatal: true });
+        this.requestStop('error', message, true);
+      },
+    );
+  }
+
   private async shutdown(): Promise<void> {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
@@ -545,7 +595,7 @@ export class ExperimentRun implements RunControls {
     await this.traffic?.stop();
     const sent = this.traffic?.sentCount ?? 0;
     try {
-      this.budget.settle(sent);
+      await this.budget.settle(sent);
     } catch (err) {
       // The reservation stays held and counts as spent: over-counted, never under-counted.
       this.emit({ type: 'error', ts: Date.now(), message: `settling the budget: ${(err as Error).message}` });

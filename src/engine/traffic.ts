@@ -1,11 +1,14 @@
 // The open-loop load generator. Requests leave at their scheduled times whatever the target does;
 // latency is measured from the scheduled time (no coordinated omission); and no request leaves
-// before the money for it has been reserved from the budget.
+// before the money for it has been reserved from the budget. Money is reserved ahead, in chunks of
+// about a second of what the generator really sends, so that sending never waits on the ledger
+// and a controller that dies leaves little reserved-but-unsent money behind (it counts as spent).
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { BudgetAccount } from '../budget/budget.ts';
+import type { BudgetAccount, ReserveResult } from '../budget/budget.ts';
 import { adjustInFlightLimit, createInFlightLimit, GROW_EVERY_MS, type InFlightLimit } from './in-flight-limit.ts';
+import { nextChunkRequests } from './reservation-size.ts';
 import { changeRate, createSchedule, dueTotal, scheduledAtMs, type Schedule } from './scheduler.ts';
 import type { SloWindow } from './slo-window.ts';
 import { OUTCOMES, type Outcome } from './slis.ts';
@@ -17,12 +20,16 @@ export interface TrafficOptions {
   rps: number;
   timeoutMs: number;
   maxInFlight: number;
-  /** reserved from in chunks of about one second of traffic (ceil(rps) requests) */
+  /** reserved from ahead of sending, in chunks of about a second of what is really sent (nextChunkRequests) */
   budget: BudgetAccount;
   /** every finished request is recorded here, latency measured from its scheduled send time */
   window: SloWindow;
-  /** called once (asynchronously) when a reservation is refused and no tokens remain */
-  onBudgetExhausted?: (limitedBy: 'experiment' | 'day' | 'stopped') => void;
+  /**
+   * Called once (asynchronously) when no more money can be had: a reservation refused with no
+   * tokens left (the cap that stopped it, or why the ledger stopped it), or one that failed
+   * ('ledger-error'; see budgetError).
+   */
+  onBudgetExhausted?: (limitedBy: BudgetExhaustion) => void;
   /** ms clock; default performance.timeOrigin + performance.now() */
   now?: () => number;
   /**
@@ -33,6 +40,8 @@ export interface TrafficOptions {
   connections?: number;
 }
 
+export type BudgetExhaustion = NonNullable<ReserveResult['limitedBy']> | 'ledger-error';
+
 export interface TrafficStats {
   /** requests handed to the HTTP client, each paid for */
   sent: number;
@@ -41,8 +50,11 @@ export interface TrafficStats {
   inFlight: number;
   backlog: number;
   byOutcome: Record<Outcome, number>;
-  /** due requests not sent because the budget refused */
+  /** due requests not sent because no reserved money was at hand (refused, or still being reserved) */
   budgetDenied: number;
+  /** reservations asked for, and the largest chunk asked (requests) */
+  reservations: number;
+  largestChunk: number;
   /** due requests that waited (in the backlog, or for a held-up loop) past the timeout: recorded as timeouts, never sent */
   droppedBacklog: number;
 }
@@ -142,6 +154,16 @@ export class TrafficGenerator {
 
   /** requests reserved and not yet sent */
   private tokens = 0;
+  /** the reservation under way, if any (one at a time) */
+  private reserving: Promise<void> | null = null;
+  /** the account granted less than asked: ask once more only when the tokens are gone */
+  private refusedBy: NonNullable<ReserveResult['limitedBy']> | null = null;
+  private lastChunk = 0;
+  private lastReserveAtMs: number | null = null;
+  private sentAtLastReserve = 0;
+  private reservations = 0;
+  private largestChunk = 0;
+  private reporting = false;
   private sent = 0;
   private completed = 0;
   private inFlight = 0;
@@ -198,7 +220,11 @@ export class TrafficGenerator {
     return this.lastBudgetError;
   }
 
-  start(): void {
+  /** Reserves the first chunk, then starts the schedule: the first requests never wait for money. */
+  async start(): Promise<void> {
+    if (this.schedule !== null || this.stopping) return;
+    this.askForMoney(this.clock());
+    await this.reserving;
     if (this.schedule !== null || this.stopping) return;
     this.schedule = createSchedule(this.clock(), this.rps);
     this.tick();
@@ -256,6 +282,8 @@ export class TrafficGenerator {
       byOutcome: { ...this.byOutcome },
       budgetDenied: this.budgetDenied,
       droppedBacklog: this.droppedBacklog,
+      reservations: this.reservations,
+      largestChunk: this.largestChunk,
     };
   }
 
@@ -319,10 +347,14 @@ export class TrafficGenerator {
     }
   }
 
-  /** Sends one request if a token can be had. */
+  /** Sends one request if a token is at hand; asks for the next chunk while half of this one is left. */
   private send(scheduledMs: number): boolean {
-    if (this.tokens === 0 && !this.refill()) return false;
+    if (this.tokens === 0) {
+      this.askForMoney(this.clock());
+      return false;
+    }
     this.tokens--;
+    if (this.tokens * 2 <= this.lastChunk && this.refusedBy === null) this.askForMoney(this.clock());
     this.sent++;
     this.inFlight++;
     const r = new InFlightRequest(this, scheduledMs, this.idleClients.pop() ?? this.newClient());
@@ -345,25 +377,56 @@ export class TrafficGenerator {
     return client;
   }
 
-  /** Reserves about a second of traffic. Fails closed: a budget that throws grants nothing. */
-  private refill(): boolean {
-    if (this.exhausted) return false;
-    let granted = 0;
-    let limitedBy: 'experiment' | 'day' | 'stopped' = 'stopped';
-    try {
-      const result = this.opts.budget.reserve(Math.max(1, Math.ceil(this.rps)));
-      granted = result.grantedRequests;
-      limitedBy = result.limitedBy ?? 'stopped';
-    } catch (err) {
-      this.lastBudgetError = err instanceof Error ? err : new Error(String(err));
-    }
-    this.tokens += granted;
-    if (this.tokens > 0) return true;
+  /**
+   * Asks the budget for the next chunk, unless a reservation is under way or no more can be had.
+   * Never waits: the answer adds tokens when it comes. Fails closed: a budget that throws grants
+   * nothing, and ends the sending.
+   */
+  private askForMoney(nowMs: number): void {
+    if (this.reserving !== null || this.exhausted || this.stopping) return;
+    // Refused before: ask once more when the tokens are gone (others may have handed money back).
+    if (this.refusedBy !== null && this.tokens > 0) return;
+    const asked = nextChunkRequests({
+      rps: this.rps,
+      lastChunk: this.lastChunk,
+      sentSinceLast: this.sent - this.sentAtLastReserve,
+      sinceLastMs: this.lastReserveAtMs === null ? null : nowMs - this.lastReserveAtMs,
+      firstChunk: this.limit.limit,
+    });
+    this.lastChunk = asked;
+    this.lastReserveAtMs = nowMs;
+    this.sentAtLastReserve = this.sent;
+    this.reservations++;
+    this.largestChunk = Math.max(this.largestChunk, asked);
+    const done = (): void => {
+      this.reserving = null;
+    };
+    this.reserving = this.opts.budget.reserve(asked).then(
+      (result) => {
+        done();
+        this.granted(result, asked);
+      },
+      (err: unknown) => {
+        done();
+        this.lastBudgetError = err instanceof Error ? err : new Error(String(err));
+        this.exhaust('ledger-error');
+      },
+    );
+  }
+
+  private granted(result: ReserveResult, asked: number): void {
+    this.tokens += result.grantedRequests;
+    if (result.grantedRequests < asked) this.refusedBy = result.limitedBy ?? 'experiment';
+    else this.refusedBy = null;
+    if (this.tokens === 0 && this.refusedBy !== null) this.exhaust(this.refusedBy);
+  }
+
+  private exhaust(limitedBy: BudgetExhaustion): void {
+    if (this.exhausted || this.stopping) return;
     this.exhausted = true;
     const callback = this.opts.onBudgetExhausted;
     // Not from inside the send path: the callback may well stop this generator.
     if (callback) queueMicrotask(() => callback(limitedBy));
-    return false;
   }
 
   private pushBacklog(scheduledMs: number, nowMs: number): void {
@@ -447,20 +510,23 @@ export class TrafficGenerator {
     this.opts.window.record(outcome, latencyMs > 0 ? latencyMs : 0, nowMs);
   }
 
+  /** The live spend others see; one report at a time (the next one carries the newer count). */
   private maybeReport(nowMs: number): void {
-    if (this.sent === this.reportedSent || nowMs - this.lastReportMs < REPORT_EVERY_MS) return;
-    this.report(nowMs);
-  }
-
-  private report(nowMs: number): void {
+    if (this.reporting || this.sent === this.reportedSent || nowMs - this.lastReportMs < REPORT_EVERY_MS) return;
     this.lastReportMs = nowMs;
-    this.reportedSent = this.sent;
-    try {
-      this.opts.budget.report(this.sent);
-    } catch (err) {
-      // The live spend view lags; the caller's settle() is what counts.
-      this.lastBudgetError = err instanceof Error ? err : new Error(String(err));
-    }
+    const sent = this.sent;
+    this.reporting = true;
+    this.opts.budget.report(sent).then(
+      () => {
+        this.reporting = false;
+        this.reportedSent = sent;
+      },
+      (err: unknown) => {
+        // The caller's settle() is what counts, but a ledger that cannot take a report fails the run closed.
+        this.reporting = false;
+        this.lastBudgetError = err instanceof Error ? err : new Error(String(err));
+      },
+    );
   }
 
   private clearBacklog(): void {
@@ -481,7 +547,7 @@ export class TrafficGenerator {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.clearBacklog();
-    if (this.sent !== this.reportedSent) this.report(this.clock());
+    // No last report: the caller settles with the final count, and stopping needs no ledger call.
     if (this.inFlight > this.lateInFlight) {
       // Every in-flight request's deadline is at most timeoutMs away; keep enforcing them.
       const giveUpAtMs = this.clock() + this.opts.timeoutMs;

@@ -26,20 +26,20 @@ if (mode === 'stop') {
     if (!handle || stopping || ignore) return;
     stopping = true;
     const h = handle;
-    setTimeout(() => {
+    setTimeout(async () => {
       // "rolled back" after a moment, as a controller removing its fault would
-      h.ackStopped();
-      h.finish('stopped', 0);
+      await h.ackStopped();
+      await h.finish('stopped', 0);
       process.exit(5);
     }, 20);
   };
   // Installed before registering: the signal's default action would kill us.
   process.on(EMERGENCY_STOP_SIGNAL, () => (deafness ? undefined : stop()));
   handle = Ledger.open(stateDir).registerExperiment({ name, experimentCapUsd: 1, dailyCapUsd: 10, costPerRequestUsd: 0.001 });
-  const beat = () => {
-    if (handle!.heartbeat('observe') === 'emergency-stop') stop();
+  const beat = async () => {
+    if ((await handle!.heartbeat('observe')) === 'emergency-stop') stop();
   };
-  beat();
+  await beat();
   setInterval(beat, 100);
   say(`ready ${handle.id}`);
 } else {
@@ -53,24 +53,24 @@ if (mode === 'stop') {
   let reservations = 0;
   if (mode === 'contend') {
     for (;;) {
-      const { grantedRequests } = handle.reserve(chunk);
+      const { grantedRequests } = await handle.reserve(chunk);
       if (grantedRequests === 0) break;
       reservations++;
       sent += grantedRequests; // "send" every granted request
-      handle.report(sent);
+      await handle.report(sent);
       await yieldToLoop(); // let the other processes in between chunks
     }
-    handle.settle(sent);
+    await handle.settle(sent);
     say(`done ${JSON.stringify({ id: handle.id, sent, reservations })}`);
     ledger.close();
     process.exit(0); // stdin would keep us alive
   } else {
     for (;;) {
-      const { grantedRequests } = handle.reserve(1);
+      const { grantedRequests } = await handle.reserve(1);
       if (grantedRequests > 0) {
         sent += grantedRequests;
         say(`granted ${sent}`);
-        handle.report(sent);
+        await handle.report(sent);
         await yieldToLoop();
       } else {
         await sleep(2); // at a cap: keep asking, as a controller would, without hogging a core

@@ -71,10 +71,10 @@ describe('ledger across processes', () => {
     const stateDir = tempStateDir();
     const costUsd = 0.001;
     const dayCapUsd = 1.5;
-    const fillDayBut = (l: Ledger, requests: number) => {
+    const fillDayBut = async (l: Ledger, requests: number) => {
       const filler = l.registerExperiment({ name: 'filler', experimentCapUsd: dayCapUsd, dailyCapUsd: dayCapUsd, costPerRequestUsd: costUsd });
       const left = Math.round((toMicros(dayCapUsd) - committedMicros(l)) / toMicros(costUsd));
-      filler.finish('passed', filler.reserve(left - requests).grantedRequests);
+      await filler.finish('passed', (await filler.reserve(left - requests)).grantedRequests);
     };
     const spawnWarm = () => spawnLedgerChild(['burst', stateDir, '0.1', String(dayCapUsd), String(costUsd)]);
     const ledger = Ledger.open(stateDir);
@@ -85,7 +85,7 @@ describe('ledger across processes', () => {
       for (let trial = 0; trial < 50; trial++) {
         const child = pool.shift()!;
         pool.push(spawnWarm());
-        if (trial === 25) fillDayBut(ledger, 2); // the rest of the trials run into the daily cap
+        if (trial === 25) await fillDayBut(ledger, 2); // the rest of the trials run into the daily cap
         const id = (await child.line('ready')).split(' ')[1];
         child.proc.stdin!.write('go\n');
         await sleep(20 + Math.random() * 180);

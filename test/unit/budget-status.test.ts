@@ -40,11 +40,11 @@ describe('budget-status', () => {
   it("JSON: today's spend and caps, what running experiments hold, the last experiments", async () => {
     const ledger = Ledger.open(dir);
     const done = ledger.registerExperiment({ name: 'checkout-latency', experimentCapUsd: 5, dailyCapUsd: 20, costPerRequestUsd: 0.001 });
-    done.reserve(3000);
-    done.finish('breach', 2500);
+    await done.reserve(3000);
+    await done.finish('breach', 2500);
     const live = ledger.registerExperiment({ name: 'search-errors', experimentCapUsd: 5, dailyCapUsd: 20, costPerRequestUsd: 0.001 });
-    live.reserve(200);
-    live.report(50);
+    await live.reserve(200);
+    await live.report(50);
     ledger.close();
 
     const { code, stdout } = await run({ json: true });

@@ -37,84 +37,84 @@ afterEach(() => {
 });
 
 describe('reservations', () => {
-  it('grants up to the experiment cap, then says which limit', () => {
+  it('grants up to the experiment cap, then says which limit', async () => {
     const a = ledger.registerExperiment(spec({ experimentCapUsd: 1 }));
-    expect(a.reserve(700)).toEqual({ grantedRequests: 700 });
-    expect(a.reserve(700)).toEqual({ grantedRequests: 300, limitedBy: 'experiment' });
-    expect(a.reserve(1)).toEqual({ grantedRequests: 0, limitedBy: 'experiment' });
+    expect(await a.reserve(700)).toEqual({ grantedRequests: 700 });
+    expect(await a.reserve(700)).toEqual({ grantedRequests: 300, limitedBy: 'experiment' });
+    expect(await a.reserve(1)).toEqual({ grantedRequests: 0, limitedBy: 'experiment' });
     expect(a.totals()).toMatchObject({ experimentReservedUsd: 1, experimentSpentUsd: 0, experimentCapUsd: 1, dayCapUsd: 2 });
   });
 
-  it("counts other experiments' reservations against the daily cap", () => {
+  it("counts other experiments' reservations against the daily cap", async () => {
     const a = ledger.registerExperiment(spec({ dailyCapUsd: 1 }));
     const b = ledger.registerExperiment(spec({ dailyCapUsd: 1 }));
-    expect(a.reserve(600).grantedRequests).toBe(600);
-    expect(b.reserve(600)).toEqual({ grantedRequests: 400, limitedBy: 'day' });
+    expect((await a.reserve(600)).grantedRequests).toBe(600);
+    expect(await b.reserve(600)).toEqual({ grantedRequests: 400, limitedBy: 'day' });
     expect(b.totals()).toMatchObject({ dayReservedUsd: 0.6, experimentReservedUsd: 0.4, daySpentUsd: 0 });
     expect(ledger.dayTotals()).toEqual({ date: '2025-03-01', spentUsd: 0, reservedUsd: 1, capUsd: 1 });
   });
 
-  it('settle hands back what was not sent; the next experiment can have it', () => {
+  it('settle hands back what was not sent; the next experiment can have it', async () => {
     const a = ledger.registerExperiment(spec({ dailyCapUsd: 1 }));
-    a.reserve(600);
-    a.report(100);
+    await a.reserve(600);
+    await a.report(100);
     expect(a.totals()).toMatchObject({ experimentSpentUsd: 0.1, experimentReservedUsd: 0.5, daySpentUsd: 0.1 });
-    a.settle(250);
-    a.settle(999); // idempotent: the first settle stands
+    await a.settle(250);
+    await a.settle(999); // idempotent: the first settle stands
     expect(ledger.dayTotals()).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
-    expect(a.reserve(1)).toEqual({ grantedRequests: 0, limitedBy: 'stopped' });
+    expect(await a.reserve(1)).toEqual({ grantedRequests: 0, limitedBy: 'not-running' });
     const b = ledger.registerExperiment(spec({ dailyCapUsd: 1 }));
-    expect(b.reserve(1000)).toEqual({ grantedRequests: 750, limitedBy: 'day' });
+    expect(await b.reserve(1000)).toEqual({ grantedRequests: 750, limitedBy: 'day' });
   });
 
-  it("a finished experiment's spend counts, with its final status", () => {
+  it("a finished experiment's spend counts, with its final status", async () => {
     const a = ledger.registerExperiment(spec({ name: 'first', dailyCapUsd: 1 }));
-    a.reserve(500);
-    a.finish('breach', 321);
+    await a.reserve(500);
+    await a.finish('breach', 321);
     const row = ledger.experiment(a.id)!;
     expect(row).toMatchObject({ name: 'first', status: 'breach', phase: 'done', spentUsd: 0.321, reservedUsd: 0 });
     const b = ledger.registerExperiment(spec({ dailyCapUsd: 1 }));
-    expect(b.reserve(1000).grantedRequests).toBe(679);
+    expect((await b.reserve(1000)).grantedRequests).toBe(679);
     expect(ledger.recentExperiments().map((e) => e.id)).toEqual([b.id, a.id]);
   });
 
-  it('refuses to record more sent than reserved', () => {
+  it('refuses to record more sent than reserved', async () => {
     const a = ledger.registerExperiment(spec());
-    a.reserve(10);
-    expect(() => a.report(11)).toThrow(/invariant/);
-    expect(() => a.settle(11)).toThrow(/invariant/);
+    await a.reserve(10);
+    await expect(a.report(11)).rejects.toThrow(/invariant/);
+    await expect(a.settle(11)).rejects.toThrow(/invariant/);
   });
 
-  it('spend is exact in micro-dollars (no float drift over many small reservations)', () => {
+  it('spend is exact in micro-dollars (no float drift over many small reservations)', async () => {
     const a = ledger.registerExperiment(spec({ costPerRequestUsd: 0.0001, experimentCapUsd: 0.3, dailyCapUsd: 0.3 }));
     let granted = 0;
-    for (let i = 0; i < 100; i++) granted += a.reserve(31).grantedRequests;
+    for (let i = 0; i < 100; i++) granted += (await a.reserve(31)).grantedRequests;
     expect(granted).toBe(3000);
-    a.settle(3000);
+    await a.settle(3000);
     expect(ledger.dayTotals().spentUsd).toBe(0.3);
   });
 
-  it('a reservation belongs to the UTC day it was made; each day has its own cap', () => {
+  it('a reservation belongs to the UTC day it was made; each day has its own cap', async () => {
     const a = ledger.registerExperiment(spec({ experimentCapUsd: 10, dailyCapUsd: 1 }));
     nowMs = Date.parse('2025-03-01T23:59:59Z');
-    expect(a.reserve(800).grantedRequests).toBe(800);
+    expect((await a.reserve(800)).grantedRequests).toBe(800);
     nowMs = Date.parse('2025-03-02T00:00:01Z');
-    expect(a.reserve(800).grantedRequests).toBe(800); // a new day, a new cap
-    a.report(1000); // oldest reservation consumed first
+    expect((await a.reserve(800)).grantedRequests).toBe(800); // a new day, a new cap
+    await a.report(1000); // oldest reservation consumed first
     expect(ledger.dayTotals('2025-03-01')).toMatchObject({ spentUsd: 0.8, reservedUsd: 0 });
     expect(ledger.dayTotals('2025-03-02')).toMatchObject({ spentUsd: 0.2, reservedUsd: 0.6 });
-    a.settle(1000);
+    await a.settle(1000);
     expect(ledger.dayTotals('2025-03-02')).toMatchObject({ spentUsd: 0.2, reservedUsd: 0 });
   });
 });
 
 describe('dead controllers', () => {
-  it('a dead controller (pid gone) has its reservation counted as spent, once', () => {
+  it('a dead controller (pid gone) has its reservation counted as spent, once', async () => {
     const a = ledger.registerExperiment(spec({ name: 'doomed', pid: deadPid(), dailyCapUsd: 1 }));
     const b = ledger.registerExperiment(spec({ dailyCapUsd: 1 }));
-    a.setRollbackPlan({ steps: ['remove-fault'], proxy: '127.0.0.1:7001' });
-    a.reserve(500);
-    a.report(100);
+    await a.setRollbackPlan({ steps: ['remove-fault'], proxy: '127.0.0.1:7001' });
+    await a.reserve(500);
+    await a.report(100);
     expect(ledger.dayTotals()).toMatchObject({ spentUsd: 0.1, reservedUsd: 0.4 });
 
     const dead = ledger.markDead(60_000);
@@ -127,21 +127,21 @@ describe('dead controllers', () => {
     expect(ledger.awaitingRollback()).toEqual([]);
 
     // The "dead" controller turns out to be alive: it can neither reserve nor change the money.
-    expect(a.heartbeat('observe')).toBe('not-running');
-    expect(a.reserve(10)).toEqual({ grantedRequests: 0, limitedBy: 'stopped' });
-    a.report(120);
-    a.finish('passed', 120);
+    expect(await a.heartbeat('observe')).toBe('not-running');
+    expect(await a.reserve(10)).toEqual({ grantedRequests: 0, limitedBy: 'not-running' });
+    await a.report(120);
+    await a.finish('passed', 120);
     expect(ledger.experiment(a.id)).toMatchObject({ status: 'dead', spentUsd: 0.5, reservedUsd: 0 });
     expect(ledger.dayTotals()).toMatchObject({ spentUsd: 0.5, reservedUsd: 0 });
-    expect(b.reserve(1000)).toEqual({ grantedRequests: 500, limitedBy: 'day' });
+    expect(await b.reserve(1000)).toEqual({ grantedRequests: 500, limitedBy: 'day' });
   });
 
-  it('a stale heartbeat is dead too; a fresh one is live', () => {
+  it('a stale heartbeat is dead too; a fresh one is live', async () => {
     const a = ledger.registerExperiment(spec());
     const b = ledger.registerExperiment(spec());
-    a.reserve(10);
+    await a.reserve(10);
     nowMs += 10_000;
-    b.heartbeat('observe');
+    await b.heartbeat('observe');
     expect(ledger.liveExperiments(5_000).map((e) => e.id)).toEqual([b.id]);
     expect(ledger.markDead(5_000).map((e) => e.id)).toEqual([a.id]);
     expect(ledger.runningExperiments().map((e) => e.id)).toEqual([b.id]);
@@ -149,21 +149,57 @@ describe('dead controllers', () => {
   });
 });
 
-describe('emergency-stop latch', () => {
-  it('stops reservations, tells heartbeats, refuses registration until cleared', () => {
+describe('a ledger locked by another process', () => {
+  it("never blocks a controller's calls: they try again until the lock is gone", async () => {
     const a = ledger.registerExperiment(spec());
-    expect(a.heartbeat('inject')).toBeNull();
+    const locker = new Database(join(stateDir, LEDGER_FILE));
+    locker.exec('BEGIN EXCLUSIVE');
+    const t0 = performance.now();
+    const reserved = a.reserve(10);
+    // the call came back at once: the event loop was not held for SQLite's busy timeout
+    expect(performance.now() - t0).toBeLessThan(100);
+    let granted: number | undefined;
+    void reserved.then((r) => (granted = r.grantedRequests));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(granted).toBeUndefined();
+    locker.exec('COMMIT');
+    locker.close();
+    expect((await reserved).grantedRequests).toBe(10);
+    expect(a.totals().experimentReservedUsd).toBe(0.01);
+  });
+
+  it('a heartbeat the lock kept from being written is no proof of death (a vanished pid still is)', async () => {
+    const alive = ledger.registerExperiment(spec({ name: 'alive' }));
+    const gone = ledger.registerExperiment(spec({ name: 'gone', pid: deadPid() }));
+    nowMs += 10_000; // both heartbeats look 10 s old
+    const locker = new Database(join(stateDir, LEDGER_FILE));
+    locker.exec('BEGIN EXCLUSIVE');
+    const pending = alive.report(0); // meets the lock, as every process did meanwhile
+    setTimeout(() => {
+      locker.exec('COMMIT');
+      locker.close();
+    }, 100);
+    await pending;
+    expect(ledger.markDead(5_000).map((e) => e.id)).toEqual([gone.id]);
+    expect(ledger.runningExperiments().map((e) => e.id)).toEqual([alive.id]);
+  });
+});
+
+describe('emergency-stop latch', () => {
+  it('stops reservations, tells heartbeats, refuses registration until cleared', async () => {
+    const a = ledger.registerExperiment(spec());
+    expect(await a.heartbeat('inject')).toBeNull();
     expect(ledger.stopLatch()).toEqual({ latched: false });
     const latch = ledger.setStopLatch('alice@box');
     expect(latch).toEqual({ latched: true, atMs: nowMs, by: 'alice@box' });
     nowMs += 1000;
     expect(ledger.setStopLatch('bob@box')).toEqual(latch); // the first latch stands
-    expect(a.reserve(10)).toEqual({ grantedRequests: 0, limitedBy: 'stopped' });
-    expect(a.heartbeat('observe')).toBe('emergency-stop');
+    expect(await a.reserve(10)).toEqual({ grantedRequests: 0, limitedBy: 'emergency-stop' });
+    expect(await a.heartbeat('observe')).toBe('emergency-stop');
     expect(() => ledger.registerExperiment(spec())).toThrow(StopLatchedError);
     expect(ledger.clearStopLatch()).toBe(true);
     expect(ledger.clearStopLatch()).toBe(false);
-    expect(a.reserve(10).grantedRequests).toBe(10);
+    expect((await a.reserve(10)).grantedRequests).toBe(10);
     expect(ledger.registerExperiment(spec()).id).toMatch(/^[0-9a-f]{8}$/);
   });
 });
@@ -238,10 +274,10 @@ describe('schema and files', () => {
     ledger = Ledger.open(join(dir, 'fresh'));
   });
 
-  it('a damaged page fails the integrity check on open, and the file is left as it was', () => {
+  it('a damaged page fails the integrity check on open, and the file is left as it was', async () => {
     const a = ledger.registerExperiment(spec());
-    for (let i = 0; i < 200; i++) a.reserve(1);
-    a.setRollbackPlan({ pad: 'x'.repeat(20_000) }); // several pages of data to damage
+    for (let i = 0; i < 200; i++) await a.reserve(1);
+    await a.setRollbackPlan({ pad: 'x'.repeat(20_000) }); // several pages of data to damage
     ledger.close(); // checkpoints the WAL into the main file
     const file = join(stateDir, LEDGER_FILE);
     const bytes = readFileSync(file);
@@ -253,9 +289,9 @@ describe('schema and files', () => {
     ledger = Ledger.open(join(dir, 'fresh'));
   });
 
-  it('creates the state dir 0700 and the ledger (and its WAL) 0600', () => {
+  it('creates the state dir 0700 and the ledger (and its WAL) 0600', async () => {
     const a = ledger.registerExperiment(spec());
-    a.reserve(1); // the WAL exists while a connection is open
+    await a.reserve(1); // the WAL exists while a connection is open
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
     expect(statSync(join(stateDir, LEDGER_FILE)).mode & 0o777).toBe(0o600);
     expect(statSync(join(stateDir, `${LEDGER_FILE}-wal`)).mode & 0o777).toBe(0o600);
