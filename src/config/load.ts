@@ -1,26 +1,61 @@
 // Layering: defaults (config/default.yaml) < --config FILE < GAMEDAY_* environment < flags.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatIssues } from './errors.ts';
 import { ConfigFileSchema, ConfigSchema, ExperimentSchema, type Config, type Experiment } from './schema.ts';
-import { metricsPort, positiveDuration, usd } from './bounds.ts';
+import { MAX_CONFIG_FILE_BYTES, metricsPort, positiveDuration, usd } from './bounds.ts';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_CONFIG_FILE = join(ROOT_DIR, 'config', 'default.yaml');
 export const EXPERIMENTS_DIR = join(ROOT_DIR, 'config', 'experiments');
 
-/** Reads a YAML file into plain data; a missing file or a syntax error is a ConfigError. */
-export function readYamlFile(path: string): unknown {
-  let text: string;
+function readProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (err as Error).message})`;
+}
+
+/**
+ * A regular file's text, reading at most maxBytes + 1 bytes: a bigger file, a device (/dev/zero
+ * never ends), a FIFO or a directory is a ConfigError. Opened non-blocking, so a FIFO without a
+ * writer cannot hang the open; for a regular file the flag changes nothing.
+ */
+export function readTextFileAtMost(path: string, maxBytes: number): string {
+  const tooBig = `larger than ${maxBytes} bytes (${formatBytes(maxBytes)}): refused`;
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError([code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (err as Error).message})`], path);
+    throw new ConfigError([readProblem(err)], path);
   }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new ConfigError(['a directory, not a file'], path);
+    if (!stat.isFile()) throw new ConfigError(['not a regular file (a device, FIFO or socket is not read)'], path);
+    if (stat.size > maxBytes) throw new ConfigError([tooBig], path);
+    // One byte more than allowed: a file that grew since fstat is still caught.
+    const buf = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let n; length < buf.length && (n = readSync(fd, buf, length, buf.length - length, null)) > 0; ) length += n;
+    if (length > maxBytes) throw new ConfigError([tooBig], path);
+    return buf.toString('utf8', 0, length);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError([readProblem(err)], path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+/** Reads a YAML file (at most MAX_CONFIG_FILE_BYTES) into plain data; a missing file or a syntax error is a ConfigError. */
+export function readYamlFile(path: string): unknown {
+  const text = readTextFileAtMost(path, MAX_CONFIG_FILE_BYTES);
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     throw new ConfigError(doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`), path);

@@ -30,4 +30,10 @@ describe('bounds at load: exit 1, nothing touched', () => {
     expect(existsSync(state)).toBe(false);
   });
 
+  it('validate /dev/zero is refused at once, unread', async () => {
+    const r = await runCli(['validate', '/dev/zero'], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('/dev/zero');
+    expect(r.stderr).toContain('not a regular file');
+  });
 });

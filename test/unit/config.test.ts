@@ -1,4 +1,7 @@
 // Config layering (defaults < --config < GAMEDAY_* env < flags) and problems named by field path.
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isWholeMicros } from '../../src/config/bounds.ts';
 import { ConfigError } from '../../src/config/errors.ts';
@@ -277,6 +280,38 @@ describe('bounds, whatever layer a value comes from', () => {
     expect(problemsOf(() => resolveRunPlan({ experiment: exp('s', 'fault: { type: reset }\nslo: { minSamples: 6000001 }\n') }, {}))[0]).toMatch(/slo\.minSamples: at most 6000000/);
     expect(problemsOf(() => resolveRunPlan({ experiment: exp('b', 'fault: { type: bandwidth, rateKbps: 1e12 }\n') }, {}))[0]).toMatch(/fault\.rateKbps: at most 10000000$/);
     expect(problemsOf(() => resolveRunPlan({ experiment: exp('b', 'fault: { type: bandwidth, rateKbps: 0.001 }\n') }, {}))[0]).toMatch(/fault\.rateKbps: at least 1$/);
+  });
+});
+
+describe('config files are read at most 1 MiB, regular files only', () => {
+  const LIMIT = 1024 * 1024;
+  // valid YAML of exactly `bytes` bytes: a key, then comment lines
+  const yamlOfSize = (bytes: number): string => {
+    const head = 'budget: { dailyCapUsd: 40 }\n';
+    const line = `#${'x'.repeat(99)}\n`;
+    let text = head + line.repeat(Math.floor((bytes - head.length) / line.length));
+    text += `#${'x'.repeat(bytes - text.length - 2)}\n`;
+    return text;
+  };
+
+  it('a file of exactly 1 MiB is read; one byte more is refused', () => {
+    const dir = tempDir();
+    const atLimit = writeFile(dir, 'at.yaml', yamlOfSize(LIMIT));
+    expect(statSync(atLimit).size).toBe(LIMIT);
+    expect(loadConfig({ configFile: atLimit, env: {} }).budget.dailyCapUsd).toBe(40);
+    const over = writeFile(dir, 'over.yaml', yamlOfSize(LIMIT + 1));
+    expect(problemsOf(() => loadConfig({ configFile: over, env: {} }))).toEqual(['larger than 1048576 bytes (1 MiB): refused']);
+    expect(problemsOf(() => resolveRunPlan({ experiment: over }, {}))).toEqual([`${over}: larger than 1048576 bytes (1 MiB): refused`]);
+  });
+
+  it('/dev/zero, a FIFO and a directory are refused without reading them', () => {
+    expect(problemsOf(() => loadConfig({ configFile: '/dev/zero', env: {} }))).toEqual(['not a regular file (a device, FIFO or socket is not read)']);
+    expect(problemsOf(() => resolveRunPlan({ experiment: '/dev/zero' }, {}))).toEqual(['/dev/zero: not a regular file (a device, FIFO or socket is not read)']);
+    const dir = tempDir();
+    const fifo = join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]); // no writer: a blocking open would hang here
+    expect(problemsOf(() => loadConfig({ configFile: fifo, env: {} }))).toEqual(['not a regular file (a device, FIFO or socket is not read)']);
+    expect(problemsOf(() => loadConfig({ configFile: dir, env: {} }))).toEqual(['a directory, not a file']);
   });
 });
 
