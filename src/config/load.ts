@@ -1,25 +1,61 @@
 // Layering: defaults (config/default.yaml) < --config FILE < GAMEDAY_* environment < flags.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import type { z } from 'zod';
 import { ConfigError, formatIssues } from './errors.ts';
 import { ConfigFileSchema, ConfigSchema, ExperimentSchema, type Config, type Experiment } from './schema.ts';
-import { parseDurationMs } from './duration.ts';
+import { MAX_CONFIG_FILE_BYTES, metricsPort, positiveDuration, usd } from './bounds.ts';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_CONFIG_FILE = join(ROOT_DIR, 'config', 'default.yaml');
 export const EXPERIMENTS_DIR = join(ROOT_DIR, 'config', 'experiments');
 
-/** Reads a YAML file into plain data; a missing file or a syntax error is a ConfigError. */
-export function readYamlFile(path: string): unknown {
-  let text: string;
+function readProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (err as Error).message})`;
+}
+
+/**
+ * A regular file's text, reading at most maxBytes + 1 bytes: a bigger file, a device (/dev/zero
+ * never ends), a FIFO or a directory is a ConfigError. Opened non-blocking, so a FIFO without a
+ * writer cannot hang the open; for a regular file the flag changes nothing.
+ */
+export function readTextFileAtMost(path: string, maxBytes: number): string {
+  const tooBig = `larger than ${maxBytes} bytes (${formatBytes(maxBytes)}): refused`;
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError([code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (err as Error).message})`], path);
+    throw new ConfigError([readProblem(err)], path);
   }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new ConfigError(['a directory, not a file'], path);
+    if (!stat.isFile()) throw new ConfigError(['not a regular file (a device, FIFO or socket is not read)'], path);
+    if (stat.size > maxBytes) throw new ConfigError([tooBig], path);
+    // One byte more than allowed: a file that grew since fstat is still caught.
+    const buf = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let n; length < buf.length && (n = readSync(fd, buf, length, buf.length - length, null)) > 0; ) length += n;
+    if (length > maxBytes) throw new ConfigError([tooBig], path);
+    return buf.toString('utf8', 0, length);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError([readProblem(err)], path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+/** Reads a YAML file (at most MAX_CONFIG_FILE_BYTES) into plain data; a missing file or a syntax error is a ConfigError. */
+export function readYamlFile(path: string): unknown {
+  const text = readTextFileAtMost(path, MAX_CONFIG_FILE_BYTES);
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     throw new ConfigError(doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`), path);
@@ -42,29 +78,50 @@ function deepMerge<T>(base: T, over: unknown): T {
   return out as T;
 }
 
-/** The GAMEDAY_* variables and the config field each one sets. */
-export const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'string' }> = {
-  GAMEDAY_COST_PER_REQUEST_USD: { path: ['budget', 'costPerRequestUsd'], kind: 'number' },
-  GAMEDAY_MAX_EXPERIMENT_USD: { path: ['budget', 'maxExperimentUsd'], kind: 'number' },
-  GAMEDAY_DAILY_CAP_USD: { path: ['budget', 'dailyCapUsd'], kind: 'number' },
-  GAMEDAY_METRICS_PORT: { path: ['metrics', 'port'], kind: 'number' },
-  GAMEDAY_METRICS_HOST: { path: ['metrics', 'host'], kind: 'string' },
-  GAMEDAY_STATE_DIR: { path: ['stateDir'], kind: 'string' },
+/** The GAMEDAY_* variables, the config field each one sets, and that field's schema (bounds.ts). */
+export const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'string'; schema: z.ZodType }> = {
+  GAMEDAY_COST_PER_REQUEST_USD: { path: ['budget', 'costPerRequestUsd'], kind: 'number', schema: usd },
+  GAMEDAY_MAX_EXPERIMENT_USD: { path: ['budget', 'maxExperimentUsd'], kind: 'number', schema: usd },
+  GAMEDAY_DAILY_CAP_USD: { path: ['budget', 'dailyCapUsd'], kind: 'number', schema: usd },
+  GAMEDAY_METRICS_PORT: { path: ['metrics', 'port'], kind: 'number', schema: metricsPort },
+  GAMEDAY_METRICS_HOST: { path: ['metrics', 'host'], kind: 'string', schema: ConfigSchema.shape.metrics.shape.host },
+  GAMEDAY_STATE_DIR: { path: ['stateDir'], kind: 'string', schema: ConfigSchema.shape.stateDir },
 };
+
+/** A number as people write it in a flag or a variable ("1e9", "0.5"); NaN for anything else, "" included. */
+export function numberFromText(text: string): number {
+  return text.trim() === '' ? NaN : Number(text);
+}
+
+/**
+ * One value through its field's schema: the problems named by `name` (a flag or a variable) instead
+ * of a field path, as `${name}: …`.
+ */
+export function parseField<S extends z.ZodType>(name: string, schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${name}: ${i.message}`));
+  return parsed.data;
+}
 
 function envLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const layer: Record<string, Record<string, unknown> | unknown> = {};
   const problems: string[] = [];
-  for (const [name, { path, kind }] of Object.entries(ENV_VARS)) {
+  for (const [name, { path, kind, schema }] of Object.entries(ENV_VARS)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     let value: unknown = raw;
     if (kind === 'number') {
-      value = Number(raw);
+      value = numberFromText(raw);
       if (!Number.isFinite(value)) {
         problems.push(`${name}: expected a number, got "${raw}"`);
         continue;
       }
+    }
+    try {
+      value = parseField(name, schema, value);
+    } catch (err) {
+      problems.push(...(err as ConfigError).problems);
+      continue;
     }
     const [a, b] = path;
     if (b) layer[a] = { ...((layer[a] as object) ?? {}), [b]: value };
@@ -125,21 +182,14 @@ export function loadExperimentFile(path: string): Experiment {
   return parseExperiment(readYamlFile(path), path);
 }
 
-/** A duration flag such as --duration 2m; a ConfigError naming the flag when it is not one. */
-export function parseDurationFlag(flag: string, text: string): number {
-  const ms = parseDurationMs(text);
-  if (ms === undefined || ms <= 0) throw new ConfigError([`${flag}: expected a duration such as "30s" or "2m", got "${text}"`]);
-  return ms;
+/** A duration flag such as --duration 2m, through the field's own schema; problems name the flag. */
+export function parseDurationFlag(flag: string, text: string, schema: z.ZodType<number, unknown> = positiveDuration): number {
+  return parseField(flag, schema, text.trim());
 }
 
-export function parsePositiveFlag(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError([`${flag}: expected a positive number, got "${text}"`]);
-  return n;
-}
-
-export function parsePortFlag(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError([`${flag}: expected a port 0–65535, got "${text}"`]);
-  return n;
+/** A number flag such as --rps 50, through the field's own schema; problems name the flag. */
+export function parseNumberFlag(flag: string, text: string, schema: z.ZodType<number, unknown>): number {
+  const n = numberFromText(text);
+  if (!Number.isFinite(n)) throw new ConfigError([`${flag}: expected a number, got "${text}"`]);
+  return parseField(flag, schema, n);
 }

@@ -1,14 +1,9 @@
 // The resolved plan of one run: the config and the experiment, with flags applied and every
 // number in its unit. The engine takes only this.
 import { ConfigError } from './errors.ts';
-import {
-  experimentTypeFile,
-  loadConfig,
-  loadExperimentFile,
-  parseDurationFlag,
-  parsePortFlag,
-  parsePositiveFlag,
-} from './load.ts';
+import { experimentTypeFile, loadConfig, loadExperimentFile, parseDurationFlag, parseNumberFlag } from './load.ts';
+import { metricsPort, rps, usd } from './bounds.ts';
+import { formatDurationMs } from './duration.ts';
 import type { Config, Experiment, FaultSpec, RollbackStep } from './schema.ts';
 import type { SloThresholds } from '../engine/slis.ts';
 
@@ -67,7 +62,7 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
   const configFlags: Record<string, unknown> = {};
   if (flags.stateDir) configFlags.stateDir = flags.stateDir;
   if (flags.metricsPort !== undefined) {
-    const port = attempt(() => parsePortFlag('--metrics-port', flags.metricsPort!));
+    const port = attempt(() => parseNumberFlag('--metrics-port', flags.metricsPort!, metricsPort));
     if (port !== undefined) configFlags.metrics = { port };
   }
   const config = attempt(() => loadConfig({ configFile: flags.config, env, flags: configFlags }));
@@ -76,9 +71,10 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
   const experimentFile = flags.experiment ?? attempt(() => experimentTypeFile(source));
   const experiment = experimentFile ? attempt(() => loadExperimentFile(experimentFile)) : undefined;
 
-  const budgetFlag = flags.budget !== undefined ? attempt(() => parsePositiveFlag('--budget', flags.budget!)) : undefined;
+  // Flags go through the same field schemas as the files and the environment (bounds.ts).
+  const budgetFlag = flags.budget !== undefined ? attempt(() => parseNumberFlag('--budget', flags.budget!, usd)) : undefined;
   const durationFlag = flags.duration !== undefined ? attempt(() => parseDurationFlag('--duration', flags.duration!)) : undefined;
-  const rpsFlag = flags.rps !== undefined ? attempt(() => parsePositiveFlag('--rps', flags.rps!)) : undefined;
+  const rpsFlag = flags.rps !== undefined ? attempt(() => parseNumberFlag('--rps', flags.rps!, rps)) : undefined;
   let targetFlag: string | undefined;
   if (flags.target !== undefined) {
     try {
@@ -89,6 +85,8 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
       problems.push(`--target: expected an http:// or https:// URL, got "${flags.target}"`);
     }
   }
+  // An explicit port 0 parses as a URL but cannot be connected to.
+  if (targetFlag !== undefined && new URL(targetFlag).port === '0') problems.push('--target: the port must be 1–65535');
   if (problems.length || !config || !experiment) throw new ConfigError(problems);
 
   const budgetUsd = budgetFlag ?? experiment.budget?.budgetUsd ?? config.budget.maxExperimentUsd;
@@ -102,6 +100,16 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
   }
   const slo = { ...config.slo, ...(experiment.slo ?? {}) };
   if (slo.evaluateEvery > slo.window) problems.push('slo.evaluateEvery: must not be longer than slo.window');
+  // Verification needs the SLIs to hold for the whole recovery window within the recovery timeout:
+  // a window as long as the timeout can never be verified, and every injecting run would end in exit 6.
+  const { recoveryWindow } = experiment.schedule;
+  const { recoveryTimeout } = config.rollback;
+  if (recoveryWindow >= recoveryTimeout) {
+    problems.push(
+      `schedule.recoveryWindow: ${formatDurationMs(recoveryWindow)} must be shorter than rollback.recoveryTimeout (${formatDurationMs(recoveryTimeout)}), ` +
+        'or recovery can never be verified in time',
+    );
+  }
   const fault = experiment.fault;
   const usesProxy = fault.type !== 'command' && fault.type !== 'process-kill';
   const targetUrl = targetFlag ?? experiment.target?.url?.replace(/\/+$/, '');

@@ -1,59 +1,61 @@
 // The shapes of config and experiment files. Strict objects, so a misspelt key is reported by its
-// path instead of being silently ignored. Durations are parsed to milliseconds here.
+// path instead of being silently ignored. Durations are parsed to milliseconds here. Every field's
+// bound lives in bounds.ts, shared with the environment and the flags.
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDurationMs } from './duration.ts';
+import {
+  MAX_TIMER_MS,
+  duration,
+  fraction,
+  healthFailures,
+  hostPort,
+  httpUrl,
+  maxInFlight,
+  metricsPort,
+  minSamples,
+  p95LatencyMs,
+  pid,
+  positiveDuration,
+  rateKbps,
+  retryDelay,
+  rollbackAttempts,
+  rps,
+  sloWindow,
+  usd,
+} from './bounds.ts';
 
-export const duration = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(DURATION_PATTERN, 'expected a duration such as "250ms", "10s" or "2m"'),
-  ])
-  .transform((v) => (typeof v === 'number' ? v : (parseDurationMs(v) as number)));
+export { duration } from './bounds.ts';
 
-/** Positive, for the windows, intervals and timeouts that cannot be 0. */
-const positiveDuration = duration.refine((ms) => ms > 0, 'must be longer than 0');
-/** The SLO window keeps a histogram per 250 ms: bounded, so a typo cannot take gigabytes. */
-const MAX_SLO_WINDOW_MS = 60_000;
-// Money is kept in whole micro-dollars in SQLite integers: bounded below by one micro-dollar and
-// above far from int64.
-const MAX_USD = 1e9;
-const usd = z.number().positive().finite().max(MAX_USD, `at most ${MAX_USD} dollars`);
-const costUsd = usd.min(0.000001, 'at least $0.000001 (one micro-dollar)');
-const fraction = z.number().min(0).max(1);
 // YAML reads `[sleep, 5]` or `[true]` as a number or a boolean: an argv wants them as text.
 const argvItem = z.union([z.string().min(1), z.number(), z.boolean()]).transform(String);
+const fitsTimer = (ms: unknown): ms is number => typeof ms === 'number' && ms >= 0 && ms <= MAX_TIMER_MS;
 const argv = z.array(argvItem).min(1, 'expected a command as a list: [program, arg, …]');
-const hostPort = z
-  .string()
-  .regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7001');
-const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
 export const SloSchema = z.strictObject({
-  p95LatencyMs: z.number().positive(),
+  p95LatencyMs,
   errorRate: fraction,
   availability: fraction,
-  healthFailures: z.number().int().positive(),
-  window: positiveDuration.refine((ms) => ms <= MAX_SLO_WINDOW_MS, `at most ${MAX_SLO_WINDOW_MS / 1000}s`),
+  healthFailures,
+  window: sloWindow,
   evaluateEvery: positiveDuration,
   /** no verdict on fewer samples than this */
-  minSamples: z.number().int().positive(),
+  minSamples,
 });
 
 export const ConfigSchema = z.strictObject({
   budget: z.strictObject({
-    costPerRequestUsd: costUsd,
+    costPerRequestUsd: usd,
     maxExperimentUsd: usd,
     dailyCapUsd: usd,
   }),
   slo: SloSchema,
   metrics: z.strictObject({
-    port: z.number().int().min(0).max(65535),
+    port: metricsPort,
     host: z.string().min(1),
   }),
   traffic: z.strictObject({
-    rps: z.number().positive(),
+    rps,
     timeout: positiveDuration,
-    maxInFlight: z.number().int().positive(),
+    maxInFlight,
   }),
   health: z.strictObject({
     interval: positiveDuration,
@@ -61,10 +63,11 @@ export const ConfigSchema = z.strictObject({
   }),
   rollback: z.strictObject({
     /** attempts per rollback step before it is declared failed */
-    attempts: z.number().int().positive(),
-    retryDelay: duration,
+    attempts: rollbackAttempts,
+    /** the pause after the first failed attempt; it grows with each attempt, up to a cap (engine/rollback.ts) */
+    retryDelay,
     /** how long recovery may take before it is declared not verified */
-    recoveryTimeout: duration,
+    recoveryTimeout: positiveDuration,
   }),
   stateDir: z.string().min(1).optional(),
 });
@@ -90,22 +93,29 @@ export type FaultType = (typeof FAULT_TYPES)[number];
 export const FaultSchema = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('latency'), latency: duration, jitter: duration.default(0), probability, proxy: ProxySchema.optional() }),
+    z
+      .strictObject({ type: z.literal('latency'), latency: duration, jitter: duration.default(0), probability, proxy: ProxySchema.optional() })
+      // the proxy holds a request for up to latency + jitter in one timer
+      // (zod runs this even when a field failed: only the sum of two good values is judged here)
+      .refine((f) => !fitsTimer(f.latency) || !fitsTimer(f.jitter) || f.latency + f.jitter <= MAX_TIMER_MS, {
+        path: ['jitter'],
+        message: `latency + jitter: at most ${MAX_TIMER_MS}ms (what a timer can hold)`,
+      }),
     z.strictObject({ type: z.literal('errors'), status: z.number().int().min(400).max(599).default(503), probability, proxy: ProxySchema.optional() }),
     z.strictObject({ type: z.literal('blackhole'), probability, proxy: ProxySchema.optional() }),
     z.strictObject({ type: z.literal('reset'), probability, proxy: ProxySchema.optional() }),
-    z.strictObject({ type: z.literal('bandwidth'), rateKbps: z.number().positive(), probability, proxy: ProxySchema.optional() }),
+    z.strictObject({ type: z.literal('bandwidth'), rateKbps, probability, proxy: ProxySchema.optional() }),
     z.strictObject({
       type: z.literal('process-kill'),
       /** the process to kill: a pid, or a file holding one */
-      pid: z.number().int().positive().optional(),
+      pid: pid.optional(),
       pidFile: z.string().min(1).optional(),
       signal: z.enum(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGSTOP']).default('SIGKILL'),
       /** how to bring it back: run on rollback (not with SIGSTOP: rollback sends SIGCONT) */
       restart: argv.optional(),
-      timeout: duration.default(30_000),
+      timeout: positiveDuration.default(30_000),
     }),
-    z.strictObject({ type: z.literal('command'), inject: argv, restore: argv, timeout: duration.default(30_000) }),
+    z.strictObject({ type: z.literal('command'), inject: argv, restore: argv, timeout: positiveDuration.default(30_000) }),
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? `unknown fault type; expected one of: ${FAULT_TYPES.join(', ')}` : undefined) },
 );
@@ -114,7 +124,7 @@ export type FaultSpec = z.output<typeof FaultSchema>;
 const RollbackStepSchema = z.union([
   z.literal('traffic-shift').transform(() => ({ type: 'traffic-shift' as const })),
   z.strictObject({ type: z.literal('traffic-shift') }),
-  z.strictObject({ type: z.literal('command'), run: argv, timeout: duration.default(30_000) }),
+  z.strictObject({ type: z.literal('command'), run: argv, timeout: positiveDuration.default(30_000) }),
 ]);
 export type RollbackStep = z.output<typeof RollbackStepSchema>;
 
@@ -129,11 +139,11 @@ export const ExperimentSchema = z.strictObject({
     .optional(),
   traffic: z
     .strictObject({
-      rps: z.number().positive().max(100_000).optional(),
+      rps: rps.optional(),
       path: z.string().startsWith('/').default('/'),
       method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
       timeout: positiveDuration.optional(),
-      maxInFlight: z.number().int().positive().optional(),
+      maxInFlight: maxInFlight.optional(),
     })
     .default({ path: '/', method: 'GET' }),
   fault: FaultSchema,
@@ -151,7 +161,7 @@ export const ExperimentSchema = z.strictObject({
   rollback: z.array(RollbackStepSchema).default([]),
   demo: z
     .strictObject({
-      timeout: duration.default(1_000),
+      timeout: positiveDuration.default(1_000),
       retries: z.number().int().min(0).max(5).default(1),
       fallback: z.boolean().default(false),
     })

@@ -29,6 +29,14 @@ export interface RollbackPolicy {
   retryDelayMs: number;
 }
 
+/** The longest pause between two attempts of a step: a rollback must not wait minutes between tries. */
+export const MAX_BACKOFF_MS = 5_000;
+
+/** The pause after failed attempt `attempt` (1-based): retryDelay × attempt, at most MAX_BACKOFF_MS. */
+export function backoffMs(retryDelayMs: number, attempt: number): number {
+  return Math.min(retryDelayMs * attempt, MAX_BACKOFF_MS);
+}
+
 export type StepListener = (e: { step: string; result: 'started' | 'ok' | 'failed'; attempt: number; durationMs?: number; message?: string }) => void;
 
 /** One step, retried with a growing pause; never throws. */
@@ -46,7 +54,7 @@ export async function runWithRetries(step: RollbackStepRun, policy: RollbackPoli
       lastError = err instanceof Error ? err.message : String(err);
       on({ step: step.name, result: 'failed', attempt, durationMs: performance.now() - startedMs, message: lastError });
       // Back off a little more each time: a control plane that just failed rarely recovers in 0 ms.
-      if (attempt < policy.attempts) await sleep(policy.retryDelayMs * attempt);
+      if (attempt < policy.attempts) await sleep(backoffMs(policy.retryDelayMs, attempt));
     }
   }
   return { name: step.name, ok: false, attempts: policy.attempts, durationMs: performance.now() - startedMs, error: lastError };

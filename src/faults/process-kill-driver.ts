@@ -45,6 +45,7 @@ export class ProcessKillDriver implements FaultDriver {
   /** Preflight: the process exists and is not gameday itself. Throws with the reason. */
   check(): number {
     const pid = this.targetPid();
+    if (pid === 1) throw new Error('refusing to signal pid 1 (init)');
     if (pid === process.pid || pid === process.ppid) throw new Error(`refusing to signal gameday itself (pid ${pid})`);
     try {
       process.kill(pid, 0);
