@@ -401,7 +401,13 @@ export class TrafficGenerator {
     const done = (): void => {
       this.reserving = null;
     };
-    this.reserving = this.opts.budget.reserve(asked).then(
+    let reservation: Promise<ReserveResult>;
+    try {
+      reservation = this.opts.budget.reserve(asked);
+    } catch (err) {
+      reservation = Promise.reject(err); // an account that throws at once fails closed all the same
+    }
+    this.reserving = reservation.then(
       (result) => {
         done();
         this.granted(result, asked);
