@@ -31,6 +31,7 @@ import { ImpactPane } from './ImpactPane.tsx';
 import { KeyHints } from './KeyHints.tsx';
 import { computeLayout, useTerminalSize, type View } from './layout.ts';
 import { NoteInput } from './NoteInput.tsx';
+import { shown } from './shown.ts';
 import { PreflightPane } from './PreflightPane.tsx';
 import { SloPane } from './SloPane.tsx';
 import { SummaryScreen } from './SummaryScreen.tsx';
@@ -200,7 +201,7 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
         const text = noteRef.current.trim();
         if (text) {
           controls.addNote(text);
-          setNotice({ text: `✎ note added: ${text}`, color: ACCENT.note });
+          setNotice({ text: `✎ note added: ${shown(text)}`, color: ACCENT.note });
         }
         setNote('');
         setMode('keys');
@@ -210,7 +211,8 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
       } else if (key.backspace || key.delete) {
         setNote([...noteRef.current].slice(0, -1).join(''));
       } else if (!key.ctrl && !key.meta && !key.tab && input) {
-        const clean = input.replace(/[\u0000-\u001f\u007f]/g, '');
+        // C0, DEL and C1: a pasted escape sequence is not part of a note
+        const clean = input.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
         if (clean) setNote([...(noteRef.current + clean)].slice(0, NOTE_MAX_CHARS).join(''));
       }
       return;

@@ -7,6 +7,7 @@ import type { GamedayStore } from '../src/state/store.ts';
 import { barParts } from './bar.ts';
 import { ACCENT, tone } from './colors.ts';
 import { clock, fit } from './format.ts';
+import { shown } from './shown.ts';
 import { STATUS_HEADLINE } from './status.ts';
 
 export interface HeaderProps {
@@ -56,9 +57,9 @@ export function Header({ store, width }: HeaderProps) {
   const parts = exp
     ? [
         ' GAMEDAY',
-        exp.name,
-        `fault ${exp.faultLabel}`,
-        `→ ${exp.targetUrl}${exp.demo ? ' (demo)' : ''}`,
+        shown(exp.name),
+        `fault ${shown(exp.faultLabel)}`,
+        `→ ${shown(exp.targetUrl)}${exp.demo ? ' (demo)' : ''}`,
         `${exp.rps} rps`,
       ]
     : [' GAMEDAY', 'loading experiment…'];

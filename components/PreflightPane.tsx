@@ -5,6 +5,7 @@ import type { GamedayStore, PreflightCheck } from '../src/state/store.ts';
 import { tone } from './colors.ts';
 import { fit } from './format.ts';
 import { Pane } from './Pane.tsx';
+import { shown } from './shown.ts';
 
 export interface PreflightPaneProps {
   store: GamedayStore;
@@ -33,14 +34,14 @@ export function PreflightPane({ store, width, bordered, maxLines }: PreflightPan
   const note = counts.fail
     ? `REFUSED · ${counts.fail} failed`
     : `${counts.pass}/${checks.length} passed${counts.pending ? ` · ${counts.pending} running` : ''}`;
-  const nameWidth = Math.min(26, Math.max(8, ...checks.map((c) => c.name.length))) + 2;
+  const nameWidth = Math.min(26, Math.max(8, ...checks.map((c) => shown(c.name).length))) + 2;
 
-  let shown: readonly PreflightCheck[] = checks;
+  let visible: readonly PreflightCheck[] = checks;
   let hidden: PreflightCheck[] = [];
   if (checks.length > lines) {
     const keep = lines - 1;
     hidden = checks.slice(0, checks.length - keep);
-    shown = keep > 0 ? checks.slice(checks.length - keep) : [];
+    visible = keep > 0 ? checks.slice(checks.length - keep) : [];
   }
   const hiddenCounts = preflightCounts(hidden);
 
@@ -54,13 +55,13 @@ export function PreflightPane({ store, width, bordered, maxLines }: PreflightPan
             (hiddenCounts.pending ? `, ${hiddenCounts.pending} running` : '')}
         </Text>
       ) : null}
-      {shown.map((check, i) => {
+      {visible.map((check, i) => {
         const style = ICON[check.status];
         return (
           <Text key={`${check.name}-${i}`} wrap="truncate-end">
             <Text bold color={tone(style.color)}>{style.icon} </Text>
-            <Text bold={check.status === 'fail'} color={tone(check.status === 'fail' ? 'red' : undefined)}>{fit(check.name, nameWidth)}</Text>
-            <Text dimColor={check.status !== 'fail'}>{check.detail.replace(/\s+/g, ' ')}</Text>
+            <Text bold={check.status === 'fail'} color={tone(check.status === 'fail' ? 'red' : undefined)}>{fit(shown(check.name), nameWidth)}</Text>
+            <Text dimColor={check.status !== 'fail'}>{shown(check.detail).replace(/\s+/g, ' ')}</Text>
           </Text>
         );
       })}

@@ -8,6 +8,7 @@ import { tone } from './colors.ts';
 import { fit, int, usd } from './format.ts';
 import { innerWidth } from './layout.ts';
 import { Pane } from './Pane.tsx';
+import { shown } from './shown.ts';
 import { STATUS_HEADLINE } from './status.ts';
 
 export interface SummaryScreenProps {
@@ -34,7 +35,8 @@ export function SummaryScreen({ store, width, bordered }: SummaryScreenProps) {
 }
 
 function SummaryBody({ summary, width, bordered }: { summary: Summary; width: number; bordered: boolean }) {
-  const { journalPath } = summary;
+  const journalPath = summary.journalPath === null ? null : shown(summary.journalPath);
+  const experimentId = shown(summary.experimentId);
   const head = STATUS_HEADLINE[summary.status];
   const color = tone(head.color);
   const inner = innerWidth(width, bordered);
@@ -44,11 +46,11 @@ function SummaryBody({ summary, width, bordered }: { summary: Summary; width: nu
   const row = (key: string, value: string, valueColor?: string, bold = false) => (
     <Text wrap="truncate-end">
       <Text dimColor>{fit(key, KEY)}</Text>
-      <Text bold={bold} color={tone(valueColor)}>{value.replace(/\s+/g, ' ')}</Text>
+      <Text bold={bold} color={tone(valueColor)}>{shown(value).replace(/\s+/g, ' ')}</Text>
     </Text>
   );
   return (
-    <Pane title="Result" note={summary.experimentId} width={width} bordered={bordered} color={failed ? 'red' : head.color}>
+    <Pane title="Result" note={experimentId} width={width} bordered={bordered} color={failed ? 'red' : head.color}>
       <Text bold inverse color={color} wrap="truncate-end">{banner}</Text>
       {row('experiment', `${summary.experiment} (${summary.experimentId}) · ran ${formatDurationMs(summary.durationMs)}`)}
       {row('reason', summary.reason || '—')}

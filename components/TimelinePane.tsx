@@ -9,6 +9,7 @@ import { tone } from './colors.ts';
 import { fit, stamp } from './format.ts';
 import { innerWidth } from './layout.ts';
 import { Pane } from './Pane.tsx';
+import { shown } from './shown.ts';
 
 export interface TimelinePaneProps {
   store: GamedayStore;
@@ -61,7 +62,7 @@ export function TimelinePane({ store, width, bordered, maxEntries, flexGrow }: T
         const loud = entry.kind === 'stop' || entry.severity === 'critical';
         const duration = entry.durationMs !== undefined ? ` (${formatDurationMs(entry.durationMs)})` : '';
         const textWidth = Math.max(1, innerWidth(width, bordered) - 9 - 12 - duration.length);
-        const oneLine = entry.text.replace(/\s+/g, ' ');
+        const oneLine = shown(entry.text).replace(/\s+/g, ' ');
         const text = [...oneLine].length > textWidth ? fit(oneLine, textWidth) : oneLine;
         return (
           <Text key={entry.id} wrap="truncate-end">

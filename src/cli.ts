@@ -1,6 +1,13 @@
 // gameday's command line. Each command lives in src/commands; this file only parses arguments.
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from './config/errors.ts';
+import { printable } from './headless/printable.ts';
+import { makeRedactor } from './headless/redact.ts';
+
+// Everything printed about a mistake may echo input (a --target with its password, a value with ESC
+// in it): redacted, control characters shown as escapes, newlines of the message itself kept.
+const redact = makeRedactor();
+const shown = (text: string): string => printable(redact(text), { lines: true });
 
 const program = new Command();
 program
@@ -8,6 +15,9 @@ program
   .description('Budget-aware chaos engineering: one experiment at a time, rolled back the moment an SLO breaks.')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
+  // commander echoes bad arguments (`unknown option '--target=http://u:pw@h'`); set before the
+  // subcommands are added, which copy it
+  .configureOutput({ writeErr: (text) => process.stderr.write(shown(text)) })
   .exitOverride();
 
 const withCommon = (cmd: Command): Command =>
@@ -85,10 +95,11 @@ try {
     // --help and --version end here with code 0; usage mistakes with 1.
     exitCode = err.exitCode === 0 ? 0 : 1;
   } else if (err instanceof ConfigError) {
-    process.stderr.write(err.format() + '\n');
+    const { printConfigError } = await import('./commands/common.ts');
+    printConfigError(err, process.stderr, redact);
     exitCode = 1;
   } else {
-    process.stderr.write(`gameday: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(shown(`gameday: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`) + '\n');
     exitCode = 70;
   }
 }

@@ -2,6 +2,8 @@
 // last experiments. One object feeds both faces: the JSON is that object, the table is drawn from it.
 import { toMicros, fromMicros } from './budget.ts';
 import { HEARTBEAT_STALE_MS, utcDate, type Ledger } from './ledger.ts';
+import { printable } from '../headless/printable.ts';
+import { makeRedactor, redactedJson } from '../headless/redact.ts';
 
 /** Stable for scripts: fields are only ever added. Money in USD, times as ISO-8601 UTC. */
 export interface BudgetStatus {
@@ -111,8 +113,13 @@ function table(header: string[], rows: string[][]): string {
 const ageText = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)}s ago` : `${Math.round(ms / 1000)}s ago`);
 const shortTime = (isoText: string): string => isoText.replace('T', ' ').slice(0, 19);
 
-/** The table for people. */
-export function formatBudgetStatus(s: BudgetStatus): string {
+/**
+ * The table for people. Names, hosts and who latched the stop come from the ledger as whoever wrote
+ * them typed them: each cell is redacted and shown without control characters (an ESC or a newline
+ * in a name would steer the terminal or break the table).
+ */
+export function formatBudgetStatus(status: BudgetStatus, redact: (text: string) => string = makeRedactor()): string {
+  const s = shownStatus(status, redact);
   const out: string[] = [];
   const cap = s.day.capUsd === null ? '(no daily cap recorded yet)' : `of ${formatUsd(s.day.capUsd)} daily cap`;
   out.push(`Budget for ${s.day.date} (UTC)`);
@@ -142,4 +149,14 @@ export function formatBudgetStatus(s: BudgetStatus): string {
   }
   if (s.ledger) out.push(`ledger: ${s.ledger}`);
   return out.join('\n') + '\n';
+}
+
+/** The same status with every string redacted and made printable, before it is laid out. */
+function shownStatus(s: BudgetStatus, redact: (text: string) => string): BudgetStatus {
+  return JSON.parse(JSON.stringify(s, (_key, v: unknown) => (typeof v === 'string' ? printable(redact(v)) : v))) as BudgetStatus;
+}
+
+/** `budget-status --json`: the status with every string redacted (the JSON stays the same shape). */
+export function budgetStatusJson(s: BudgetStatus, redact: (text: string) => string = makeRedactor()): string {
+  return redactedJson(s, redact, 2) + '\n';
 }

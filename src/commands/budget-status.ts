@@ -1,7 +1,7 @@
 // gameday budget-status [--json]: a read of the ledger. A state dir without a ledger is an empty
 // status, not an error, and the command does not create one just to read it; a ledger that exists
 // but cannot be read is an error (exit 1), never an empty status.
-import { buildBudgetStatus, formatBudgetStatus } from '../budget/budget-status.ts';
+import { budgetStatusJson, buildBudgetStatus, formatBudgetStatus } from '../budget/budget-status.ts';
 import { Ledger } from '../budget/ledger.ts';
 import { ledgerErrorExit } from './common.ts';
 
@@ -19,7 +19,8 @@ export async function budgetStatusCommand(opts: {
   try {
     if (Ledger.exists(opts.stateDir)) ledger = Ledger.open(opts.stateDir);
     const status = buildBudgetStatus(ledger, { stateDir: opts.stateDir, dailyCapUsd: opts.dailyCapUsd });
-    out.write(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatBudgetStatus(status));
+    // experiment names are whatever the runs were given: redacted (and made printable) on the way out
+    out.write(opts.json ? budgetStatusJson(status) : formatBudgetStatus(status));
     return 0;
   } catch (e) {
     return ledgerErrorExit(e, err);

@@ -2,12 +2,14 @@
 import { Ledger } from '../budget/ledger.ts';
 import { ledgerErrorExit } from './common.ts';
 import { recoverDead } from '../engine/recovery.ts';
+import { printable } from '../headless/printable.ts';
 import { makeRedactor } from '../headless/redact.ts';
 
 export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  // a rollback command's output may carry a token: people see it redacted
+  // a rollback command's output may carry a token, and names and stderr may hold ESC or newlines:
+  // people see it redacted, one line each
   const redact = makeRedactor();
-  const say = (line: string) => out.write(redact(line) + '\n');
+  const say = (line: string) => out.write(printable(redact(line)) + '\n');
   let ledger: Ledger;
   try {
     if (!Ledger.exists(opts.stateDir)) {

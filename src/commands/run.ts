@@ -12,12 +12,12 @@ import { recoverDead } from '../engine/recovery.ts';
 import { spawnWatchdog } from '../engine/watchdog.ts';
 import { defaultJournalPath, JournalWriter } from '../headless/journal.ts';
 import { ndjsonReporter } from '../headless/ndjson-reporter.ts';
-import { makeRedactor } from '../headless/redact.ts';
+import { makeRedactor, registerSecretsIn } from '../headless/redact.ts';
 import { guardedOutput } from '../headless/output.ts';
 import { formatSummary, textReporter } from '../headless/text-reporter.ts';
 import { createGamedayStore } from '../state/store.ts';
 import { RunMetrics } from '../telemetry/metrics.ts';
-import { printConfigError } from './common.ts';
+import { printConfigError, shownWriter } from './common.ts';
 
 export interface RunCommandOptions extends RunFlags {
   headless?: boolean;
@@ -40,7 +40,8 @@ function linkFor(handle: ExperimentHandle, ledger: Ledger, stateDir: string): Co
 }
 
 export async function runExperimentCommand(opts: RunCommandOptions): Promise<number> {
-  const stderr = process.stderr;
+  // every message below may echo a URL, a name or a command's stderr: redacted, control characters shown
+  const stderr = shownWriter(process.stderr);
   let plan;
   try {
     plan = resolveRunPlan(opts);
@@ -48,6 +49,8 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     if (printConfigError(err)) return EXIT_CODE.invalid;
     throw err;
   }
+  // the experiment file's URLs too (the command line and environment are registered already)
+  registerSecretsIn(plan);
 
   // Fail closed: without a readable ledger there is no budget, so nothing runs.
   const stateDir = resolveStateDir(plan.stateDir);
@@ -93,7 +96,8 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     for (const r of recovered.results) stderr.write(redact(`gameday: ${r.ok ? 'rolled back' : 'ROLLBACK FAILED for'} dead experiment ${r.name} (${r.id}): ${r.detail}`) + '\n');
 
     const handle = ledger.registerExperiment({
-      name: plan.name,
+      // budget-status and emergency-stop print it, maybe in a shell that does not know the secret
+      name: redact(plan.name),
       pid: process.pid,
       host: hostname(),
       experimentCapUsd: plan.budget.experimentCapUsd,

@@ -1,12 +1,13 @@
 // gameday watchdog (internal): started by `run` before an external fault goes in.
 import { Ledger } from '../budget/ledger.ts';
 import { watchController } from '../engine/watchdog.ts';
+import { printable } from '../headless/printable.ts';
 import { makeRedactor } from '../headless/redact.ts';
 
 export async function watchdogCommand(opts: { stateDir: string; experimentId: string }): Promise<number> {
-  // rollback output may carry a token: the log gets it redacted
+  // rollback output may carry a token, or ESC and newlines: the log gets it redacted, one line per entry
   const redact = makeRedactor();
-  const log = (line: string) => process.stdout.write(redact(`${new Date().toISOString()} watchdog ${opts.experimentId}: ${line}`) + '\n');
+  const log = (line: string) => process.stdout.write(printable(redact(`${new Date().toISOString()} watchdog ${opts.experimentId}: ${line}`)) + '\n');
   // Survive the terminal going away with the controller: only the ledger decides when we stop.
   for (const sig of ['SIGINT', 'SIGHUP'] as const) process.on(sig, () => log(`ignoring ${sig}`));
   const ledger = Ledger.open(opts.stateDir);

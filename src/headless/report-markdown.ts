@@ -5,6 +5,8 @@ import type { GamedayEvent } from '../engine/events.ts';
 import { formatSli, SLI_LABEL, SLI_NAMES, type Slis } from '../engine/slis.ts';
 import { timelineEntryFor } from '../state/timeline.ts';
 import type { Journal } from './journal.ts';
+import { printable } from './printable.ts';
+import { makeRedactor } from './redact.ts';
 
 const VERDICT: Record<string, string> = {
   passed: 'The service held its SLOs for the whole experiment: its defences absorbed the fault.',
@@ -21,7 +23,12 @@ function worstTick(events: GamedayEvent[]): Slis | null {
   return worst?.slis ?? null;
 }
 
-export function renderReport(j: Journal): string {
+/**
+ * The report, each line redacted and shown without control characters: a journal is redacted when
+ * written, but one written by an older gameday or by hand may not be, and a name or a note may hold
+ * ESC or a newline.
+ */
+export function renderReport(j: Journal, redact: (text: string) => string = makeRedactor()): string {
   const s = j.summary;
   const plan = j.plan as { slo?: Record<string, number>; fault?: { type?: string }; traffic?: { rps?: number }; targetUrl?: string };
   const lines: string[] = [`# Game day report: ${j.name}`, ''];
@@ -62,5 +69,5 @@ export function renderReport(j: Journal): string {
     lines.push('', '## Notes from the team', '');
     for (const n of notes) if (n.type === 'note') lines.push(`- ${n.text}`);
   }
-  return lines.join('\n') + '\n';
+  return lines.map((line) => printable(redact(line))).join('\n') + '\n';
 }

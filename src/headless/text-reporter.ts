@@ -5,6 +5,8 @@ import { formatSli } from '../engine/slis.ts';
 import type { GamedayState, GamedayStore } from '../state/store.ts';
 import { timelineEntryFor } from '../state/timeline.ts';
 import type { Output } from './output.ts';
+import { printable } from './printable.ts';
+import { makeRedactor } from './redact.ts';
 
 const STATUS_LINE_EVERY_MS = 1000;
 
@@ -19,7 +21,8 @@ export function statusLine(state: Pick<GamedayState, 'phase' | 'faultActive' | '
   return `  [${state.phase}${state.faultActive ? ', fault on' : ''}] p95 ${formatSli('p95LatencyMs', s.p95LatencyMs)} · errors ${formatSli('errorRate', s.errorRate)} · avail ${formatSli('availability', s.availability)} · health ${s.healthFailures ? `${s.healthFailures} failed` : 'ok'} · ${s.samples} samples · $${b.experimentSpentUsd.toFixed(3)}/$${b.experimentCapUsd} · impact ${Math.round(state.impact.score)}`;
 }
 
-export function formatSummary(s: Summary): string {
+/** The summary for people; each line redacted, and its user strings (name, reason, path) unable to steer the terminal. */
+export function formatSummary(s: Summary, redact: (text: string) => string = makeRedactor()): string {
   const lines = [
     `${s.exitCode === 6 ? '!!! ' : ''}result: ${s.status.toUpperCase()} (exit ${s.exitCode}) — ${s.reason}`,
     `  experiment:    ${s.experiment} (${s.experimentId})`,
@@ -30,7 +33,7 @@ export function formatSummary(s: Summary): string {
     `  fault removed: ${s.faultRemoved ? 'yes' : 'NO — REMOVE IT BY HAND'}`,
   ];
   if (s.journalPath) lines.push(`  journal:       ${s.journalPath}`);
-  return lines.join('\n');
+  return lines.map((line) => printable(redact(line))).join('\n');
 }
 
 /**
@@ -39,7 +42,8 @@ export function formatSummary(s: Summary): string {
  */
 export function textReporter(out: Pick<Output, 'write'>, redact: (text: string) => string, store: GamedayStore) {
   let lastStatusMs = 0;
-  const write = (ts: number, text: string) => out.write(redact(`${clock(ts)} ${text}`) + '\n');
+  // one line per event: a newline or ESC in a user string (a name, a note, a command's stderr) is shown, not obeyed
+  const write = (ts: number, text: string) => out.write(printable(redact(`${clock(ts)} ${text}`)) + '\n');
   const unsubscribe = store.subscribe((state, prev) => {
     // a tick is the one write that moves nowMs
     if (state.nowMs === prev.nowMs || !state.slis || state.phase === 'preflight' || state.phase === 'done') return;
@@ -51,7 +55,7 @@ export function textReporter(out: Pick<Output, 'write'>, redact: (text: string) 
     if (e.type === 'tick') return;
     if (e.type === 'summary') {
       unsubscribe();
-      out.write(redact(formatSummary(e)) + '\n');
+      out.write(formatSummary(e, redact) + '\n');
       return;
     }
     const entry = timelineEntryFor(e);
