@@ -36,7 +36,7 @@ withCommon(
     .option('--target <url>', 'the service whose SLOs are guarded')
     .option('--budget <usd>', 'money this experiment may spend (≤ budget.maxExperimentUsd)')
     .option('--duration <duration>', 'how long the fault stays in, e.g. 2m')
-    .option('--rps <n>', 'requests per second')
+    .option('--rps <n>', 'requests per second (at most 100000)')
     .option('--headless', 'no control room: text or NDJSON on stdout (also when stdout is not a terminal)')
     .addOption(new Option('--output <format>', 'headless output').choices(['text', 'json']).default('text'))
     .option('--journal <file>', 'where to write the journal (default: <state-dir>/journals/<id>.json)')

@@ -8,7 +8,7 @@ import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, Ledger, LedgerError, type ExperimentRow, type StopLatch } from '../budget/ledger.ts';
 import { pidAlive } from '../faults/pid.ts';
-import { ledgerErrorExit } from './common.ts';
+import { ledgerErrorExit, shownWriter } from './common.ts';
 
 export const EMERGENCY_STOP_TIMEOUT_MS = 30_000;
 const EXIT_NOT_ALL_STOPPED = 6;
@@ -62,8 +62,9 @@ export async function emergencyStopCommand(opts: {
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
 }): Promise<number> {
-  const out = opts.out ?? process.stdout;
-  const err = opts.err ?? process.stderr;
+  // names, hosts and who latched come from the ledger: redacted, control characters shown as escapes
+  const out = shownWriter(opts.out ?? process.stdout);
+  const err = shownWriter(opts.err ?? process.stderr);
   const timeoutMs = opts.timeoutMs ?? EMERGENCY_STOP_TIMEOUT_MS;
   let ledger: Ledger | undefined;
   try {
