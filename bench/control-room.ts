@@ -253,10 +253,24 @@ function fileSize(path: string): number {
   }
 }
 
+/** The journal's events: NDJSON, a header line then one event a line (a torn last line is skipped). */
+function journalEvents<T>(journal: string): T[] {
+  return readFileSync(journal, 'utf8')
+    .split('\n')
+    .slice(1)
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as T];
+      } catch {
+        return [];
+      }
+    });
+}
+
 /** requests/s the run sent between two wall-clock moments, from the journal's tick events */
 function journalRps(journal: string, fromMs: number, toMs: number): number {
   try {
-    const ticks = (JSON.parse(readFileSync(journal, 'utf8')) as { events: { type: string; ts: number; budget?: { requestsSent: number } }[] }).events.filter(
+    const ticks = journalEvents<{ type: string; ts: number; budget?: { requestsSent: number } }>(journal).filter(
       (e) => e.type === 'tick' && e.budget,
     );
     const a = ticks.find((e) => e.ts >= fromMs);
@@ -748,7 +762,7 @@ ${NOISE_PROOF_SLO}
     probing = false;
     result.exitCode = await face.finish();
     try {
-      const events = (JSON.parse(readFileSync(journal, 'utf8')) as { events: { type: string; ts: number; step?: string; result?: string }[] }).events;
+      const events = journalEvents<{ type: string; ts: number; step?: string; result?: string }>(journal);
       const stop = events.find((e) => e.type === 'emergency-stop');
       const done = events.find((e) => e.type === 'rollback' && e.step === 'remove-fault' && e.result === 'ok');
       result.stopEventMs = stop ? stop.ts - t0Date : null;
@@ -763,8 +777,8 @@ ${NOISE_PROOF_SLO}
     return result;
   } catch (err) {
     try {
-      const j = JSON.parse(readFileSync(journal, 'utf8')) as { summary?: { status: string; reason: string } };
-      (err as Error).message += `\n(journal: ${j.summary?.status}: ${j.summary?.reason})`;
+      const summary = journalEvents<{ type: string; status?: string; reason?: string }>(journal).find((e) => e.type === 'summary');
+      (err as Error).message += `\n(journal: ${summary?.status}: ${summary?.reason})`;
     } catch {
       // no journal yet
     }

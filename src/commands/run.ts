@@ -10,7 +10,7 @@ import { ExperimentRun } from '../engine/run.ts';
 import { EXIT_CODE } from '../engine/events.ts';
 import { recoverDead } from '../engine/recovery.ts';
 import { spawnWatchdog } from '../engine/watchdog.ts';
-import { defaultJournalPath, JournalWriter } from '../headless/journal.ts';
+import { checkJournalPath, defaultJournalPath, JournalWriter } from '../headless/journal.ts';
 import { ndjsonReporter } from '../headless/ndjson-reporter.ts';
 import { makeRedactor, registerSecretsIn } from '../headless/redact.ts';
 import { guardedOutput } from '../headless/output.ts';
@@ -45,6 +45,8 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
   let plan;
   try {
     plan = resolveRunPlan(opts);
+    // Before the ledger is opened: a journal that cannot be written, or is the ledger, costs nothing.
+    checkJournalPath(opts.journal, resolveStateDir(plan.stateDir));
   } catch (err) {
     if (printConfigError(err)) return EXIT_CODE.invalid;
     throw err;
@@ -105,11 +107,24 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
       costPerRequestUsd: plan.budget.costPerRequestUsd,
     });
     const journalPath = opts.journal ?? defaultJournalPath(stateDir, handle.id);
+    const journal = JournalWriter.open(journalPath, { experimentId: handle.id, name: plan.name, startedAt: new Date().toISOString(), plan: describePlan(plan) }, redact, {
+      stateDir,
+      createDir: opts.journal === undefined,
+    });
     const store = createGamedayStore();
-    const experiment = new ExperimentRun({ plan, experimentId: handle.id, budget: handle, store, link: linkFor(handle, ledger, stateDir), journalPath });
+    const experiment = new ExperimentRun({
+      plan, experimentId: handle.id, budget: handle, store, link: linkFor(handle, ledger, stateDir),
+      // read when the summary is made: no journal is named once journaling has failed
+      get journalPath() {
+        return journal.problem ? null : journalPath;
+      },
+    });
     run = experiment;
-    const journal = new JournalWriter(journalPath, { experimentId: handle.id, name: plan.name, startedAt: new Date().toISOString(), plan: describePlan(plan) }, redact);
-    run.onEvent(journal.record);
+    // First listener, so the faces print a summary that names the journal only if it is whole.
+    run.onEvent((e) => {
+      journal.record(e);
+      if (e.type === 'summary' && !journal.complete) e.journalPath = null;
+    });
 
     let metrics: RunMetrics | null = null;
     if (plan.metrics.port !== 0) {
@@ -135,10 +150,11 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     (pending as (() => void) | null)?.();
     started = true;
     const summary = await run.run();
-    try {
-      journal.write(summary);
-    } catch (err) {
-      stderr.write(`gameday: could not write the journal ${journalPath}: ${(err as Error).message}\n`);
+    if (!journal.complete) {
+      journal.close();
+      summary.journalPath = null;
+      store.setState({ summary: { ...summary } });
+      stderr.write(redact(`gameday: ${journal.problem ?? `journal ${journalPath} has no summary`}`) + '\n');
     }
     try {
       await handle.finish(summary.status, summary.requests);

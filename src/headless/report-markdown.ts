@@ -37,6 +37,7 @@ export function renderReport(j: Journal, redact: (text: string) => string = make
   lines.push('');
   if (!s) {
     lines.push('The journal has no summary: the run did not finish (its controller may have died).', '');
+    if (j.tornLastLine) lines.push('Its last line was cut short as it was written, and is left out.', '');
   } else {
     lines.push('## Outcome', '', `**${s.status}** (exit ${s.exitCode}): ${s.reason}`, '', VERDICT[s.status] ?? '', '');
     lines.push('| measure | value |', '|---|---|');
@@ -64,6 +65,8 @@ export function renderReport(j: Journal, redact: (text: string) => string = make
       lines.push(`- \`+${formatDurationMs(e.ts - t0)}\` ${entry.text}${entry.durationMs !== undefined ? ` (${formatDurationMs(entry.durationMs)})` : ''}`);
     }
   }
+  // readJournal keeps a bounded number of events
+  if (j.omittedEvents) lines.push(`- … ${j.omittedEvents} more events not shown`);
   const notes = j.events.filter((e) => e.type === 'note' && e.source === 'user');
   if (notes.length) {
     lines.push('', '## Notes from the team', '');

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readJournal } from '../../src/headless/journal.ts';
 import { BIN, ROOT, runCli, tempDir, writeFile } from '../helpers/cli.ts';
 import { TmuxSession, killAllTmuxSessions, tmuxAvailable } from './tmux-harness.ts';
 
@@ -51,9 +52,9 @@ schedule: { baseline: 2s, duration: 120s }
 
     const journals = readdirSync(join(stateDir, 'journals'));
     expect(journals).toHaveLength(1);
-    const journal = JSON.parse(readFileSync(join(stateDir, 'journals', journals[0]), 'utf8'));
+    const journal = await readJournal(join(stateDir, 'journals', journals[0]));
     expect(journal.summary).toMatchObject({ status: 'stopped', exitCode: 5, trigger: 'signal', faultRemoved: true });
-    expect(journal.summary.reason).toMatch(/SIGHUP/);
+    expect(journal.summary?.reason).toMatch(/SIGHUP/);
     expect(journal.events).toContainEqual(expect.objectContaining({ type: 'rollback', step: 'remove-fault', result: 'ok' }));
 
     const status = await runCli(['budget-status', '--json', '--state-dir', stateDir], { timeoutMs: 5_000 });

@@ -1,7 +1,8 @@
 // Refusals, signals and the budget: the paths where gameday must inject nothing, or take the fault out.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readJournal } from '../../src/headless/journal.ts';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
 import { useCountingTarget } from '../helpers/target.ts';
 import { commandFaultExperiment } from '../helpers/experiments.ts';
@@ -103,10 +104,10 @@ describe('the reader of the output goes away', () => {
     expect(r.code, r.stderr).toBe(5);
     expect(r.stderr).not.toMatch(/EPIPE|internal error/);
     expect(existsSync(marker)).toBe(false);
-    const j = JSON.parse(readFileSync(journal, 'utf8'));
-    expect(j.summary.exitCode).toBe(5);
-    expect(j.summary.faultRemoved).toBe(true);
-    expect(j.summary.reason).toMatch(/standard output closed \(EPIPE\)/);
+    const j = await readJournal(journal);
+    expect(j.summary?.exitCode).toBe(5);
+    expect(j.summary?.faultRemoved).toBe(true);
+    expect(j.summary?.reason).toMatch(/standard output closed \(EPIPE\)/);
   });
 });
 
