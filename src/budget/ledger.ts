@@ -200,7 +200,10 @@ function createLedgerFile(file: string): void {
     try {
       linkSync(temp, file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ledgerErrorFrom(file, err, 'creating the ledger (hard link into place)');
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        throw new LedgerError(file, `creating the ledger failed: cannot hard-link it into place (${code ?? String(err)})`, 'Put the state dir on a local file system', { cause: err });
+      }
     }
   } catch (err) {
     if (err instanceof LedgerError) throw err;
