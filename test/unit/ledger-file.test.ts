@@ -142,6 +142,11 @@ describe('refusing what is not a ledger', () => {
     db.pragma('user_version = 1');
     db.close();
     expect(openError().message).toMatch(/not a gameday ledger/);
+    // refused before anything wrote to it
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
+    check.close();
   });
 });
 
