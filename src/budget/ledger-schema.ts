@@ -63,7 +63,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE experiments ADD COLUMN rollback_claim_pid INTEGER;
   ALTER TABLE experiments ADD COLUMN rollback_claim_ms INTEGER;
   ALTER TABLE experiments ADD COLUMN rollback_lease_until_ms INTEGER;
-  PRAGMA application_id = ${GAMEDAY_APPLICATION_ID};
+  PRAGMA application_id = 1195655513; -- 0x47444159, 'GDAY': GAMEDAY_APPLICATION_ID
   `,
 ];
 
