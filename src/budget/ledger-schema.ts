@@ -1,7 +1,11 @@
 // The ledger's schema, versioned by PRAGMA user_version: migration N takes version N to N+1.
 // Append migrations; never edit one that has shipped.
 import type Database from 'better-sqlite3';
-import { LedgerError } from './ledger-error.ts';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { LedgerError, ledgerErrorFrom } from './ledger-error.ts';
+
+/** PRAGMA application_id of a gameday ledger ("GDAY"), set from v2 on: marks the file as ours in its header. */
+export const GAMEDAY_APPLICATION_ID = 0x47444159;
 
 export const MIGRATIONS: readonly string[] = [
   // v1
@@ -49,6 +53,18 @@ export const MIGRATIONS: readonly string[] = [
     by    TEXT NOT NULL
   ) STRICT;
   `,
+  // v2
+  `
+  -- Who is executing a dead controller's rollback plan (recover, a watchdog, a run's recovery), so
+  -- that exactly one does at a time. Taken by one atomic UPDATE while unclaimed, or while the
+  -- claimant is provably gone (same host, pid dead) or its lease has expired; cleared when the plan
+  -- succeeded (recovered_ms set) or released when it failed, so a later recover retries.
+  ALTER TABLE experiments ADD COLUMN rollback_claim_host TEXT;
+  ALTER TABLE experiments ADD COLUMN rollback_claim_pid INTEGER;
+  ALTER TABLE experiments ADD COLUMN rollback_claim_ms INTEGER;
+  ALTER TABLE experiments ADD COLUMN rollback_lease_until_ms INTEGER;
+  PRAGMA application_id = 1195655513; -- 0x47444159, 'GDAY': GAMEDAY_APPLICATION_ID
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -77,8 +93,56 @@ export function assertGamedayLedger(db: Database.Database, file: string): number
   if (version > SCHEMA_VERSION) {
     throw new LedgerError(file, `schema version ${version} is newer than this gameday understands (${SCHEMA_VERSION})`, 'Upgrade gameday, or point --state-dir elsewhere');
   }
-  if (version === 0 && (db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number) > 0) {
-    throw new LedgerError(file, 'this SQLite file is not a gameday ledger (it has tables but no schema version)', 'Point --state-dir elsewhere; the file is left as it is');
+  const notOurs = (why: string) => new LedgerError(file, `this SQLite file is not a gameday ledger (${why})`, 'Point --state-dir elsewhere; the file is left as it is');
+  if (version === 0 && (db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number) > 0) throw notOurs('it has tables but no schema version');
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  // v1 ledgers predate the application id; from v2 on it must be ours
+  if (appId !== GAMEDAY_APPLICATION_ID && (appId !== 0 || version >= 2)) throw notOurs(`its application id is ${appId}`);
+  if (version >= 1) {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('experiments', 'spend', 'stop_latch')").pluck().all();
+    if (tables.length !== 3) throw notOurs(`schema version ${version} without the ledger's tables`);
   }
   return version;
+}
+
+/** What the first 100 bytes of a ledger file say, read with plain fs before SQLite touches it. */
+export type LedgerHeader =
+  | { kind: 'absent' }
+  | { kind: 'empty' }
+  | { kind: 'not-sqlite' }
+  | { kind: 'sqlite'; userVersion: number; applicationId: number; wal: boolean };
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Reads the header read-only (no SQLite, no -wal/-shm created). Unreadable files are LedgerErrors. */
+export function readLedgerHeader(file: string): LedgerHeader {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'absent' };
+    throw ledgerErrorFrom(file, err, 'opening');
+  }
+  try {
+    if (fstatSync(fd).size === 0) return { kind: 'empty' };
+    const h = Buffer.alloc(100);
+    const n = readSync(fd, h, 0, 100, 0);
+    if (n < 100 || !h.subarray(0, 16).equals(SQLITE_MAGIC)) return { kind: 'not-sqlite' };
+    // file format: offset 18/19 write/read version (2 = WAL), 60 user_version, 68 application_id, big-endian
+    return { kind: 'sqlite', userVersion: h.readUInt32BE(60), applicationId: h.readUInt32BE(68), wal: h[18] === 2 && h[19] === 2 };
+  } catch (err) {
+    throw ledgerErrorFrom(file, err, 'reading the header');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Whether a header is a gameday ledger's, so that its file may be re-moded before SQLite opens it.
+ * The main file's header lags the -wal, so a v1 ledger (no application id yet) counts by version.
+ */
+export function headerIsGameday(h: LedgerHeader): boolean {
+  if (h.kind !== 'sqlite' || h.userVersion < 1 || h.userVersion > SCHEMA_VERSION) return false;
+  return h.applicationId === GAMEDAY_APPLICATION_ID || (h.applicationId === 0 && h.userVersion === 1);
 }

@@ -11,13 +11,13 @@
 // and so skew the latency it measures, for nothing; one per reservation (~1/s) is the price.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, lstatSync, openSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { RunStatus } from '../engine/events.ts';
 import { fromMicros, grantRequests, toMicros, type BudgetAccount, type BudgetTotals, type ReserveResult } from './budget.ts';
 import { LedgerError, StopLatchedError, corruptAdvice, ledgerErrorFrom } from './ledger-error.ts';
-import { assertGamedayLedger, migrate } from './ledger-schema.ts';
+import { assertGamedayLedger, headerIsGameday, migrate, readLedgerHeader, SCHEMA_VERSION } from './ledger-schema.ts';
 import { ensureStateDir, StateDirError } from './state-dir.ts';
 import { pidAlive } from '../faults/pid.ts';
 
@@ -94,6 +94,16 @@ export interface DayTotals {
   capUsd: number | null;
 }
 
+/** Who is executing a dead experiment's rollback plan, since when, and until when the claim holds. */
+export interface RollbackClaim {
+  host: string;
+  pid: number;
+  sinceMs: number;
+  untilMs: number;
+}
+
+export type ClaimResult = { claimed: true } | { claimed: false; /** null: nothing left to claim (recovered, or no plan) */ holder: RollbackClaim | null };
+
 /** Why a heartbeat tells the controller to stop: the latch is set, or it was declared dead. */
 export type StopReason = 'emergency-stop' | 'not-running';
 
@@ -164,26 +174,109 @@ function toRow(r: RawExperiment): ExperimentRow {
   };
 }
 
-/** Create the file 0600 before SQLite does (SQLite would honour the umask); WAL/SHM files copy its mode. */
-/** Creates the ledger file 0600 if it is missing; an existing file is not touched here. */
-function createPrivateFile(file: string): void {
+/**
+ * Creates the ledger atomically, so that a ledger file is either absent or complete (and a 0-byte
+ * one is damage, never "new"): built and migrated in a private temp file beside it, closed cleanly
+ * (its header then holds WAL mode and the schema version, and no -wal is left), then hard-linked
+ * into place. link() fails with EEXIST when another process got there first: theirs is used.
+ */
+function createLedgerFile(file: string): void {
+  const temp = `${file}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    closeSync(openSync(file, 'a', 0o600));
+    try {
+      closeSync(openSync(temp, 'wx', 0o600)); // 0600 before SQLite opens it: its -wal/-shm copy the mode
+    } catch (err) {
+      throw ledgerErrorFrom(file, err, 'creating the ledger');
+    }
+    const db = new Database(temp, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    try {
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new LedgerError(file, `cannot switch to WAL (journal_mode is ${String(mode)})`, 'Put the state dir on a local file system');
+      migrate(db, temp);
+    } finally {
+      db.close(); // the last connection: checkpoints the -wal into the file and deletes it
+    }
+    const h = readLedgerHeader(temp);
+    if (h.kind !== 'sqlite' || !h.wal || h.userVersion !== SCHEMA_VERSION || existsSync(`${temp}-wal`)) {
+      throw new LedgerError(file, 'the new ledger was not complete after closing it', 'Put the state dir on a local file system, then retry');
+    }
+    const fd = openSync(temp, 'r');
+    try {
+      fsyncSync(fd); // complete on disk before it has its name
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(temp, file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        throw new LedgerError(file, `creating the ledger failed: cannot hard-link it into place (${code ?? String(err)})`, 'Put the state dir on a local file system', { cause: err });
+      }
+    }
   } catch (err) {
-    throw ledgerErrorFrom(file, err, 'opening');
+    if (err instanceof LedgerError) throw err;
+    throw ledgerErrorFrom(file, err, 'creating the ledger');
+  } finally {
+    for (const f of [temp, `${temp}-wal`, `${temp}-shm`]) rmSync(f, { force: true });
   }
 }
 
-/** A ledger readable by others (made by hand, or by an older gameday) becomes 0600, once it is known ours. */
-function tightenMode(file: string): void {
-  let fd: number | undefined;
+/**
+ * A ledger readable by others (made by hand, or by an older gameday) becomes 0600, and so do its
+ * -wal and -shm: SQLite gives a -wal/-shm it creates the main file's mode, so this runs before
+ * SQLite opens a file whose header is ours, and again once SQLite has confirmed it is.
+ * By path, never through a file descriptor: closing any descriptor of a file drops every POSIX lock
+ * this process holds on it, and SQLite's locks on the ledger and its -shm are what tell other
+ * processes that this connection is there (without them, the last one to close deletes the -wal
+ * and -shm under it, or truncates a -shm it has mapped: SIGBUS).
+ */
+function tightenModes(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      const st = lstatSync(f);
+      if (st.isFile() && (st.mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch {
+      // absent, or not ours to chmod: SQLite's own checks decide whether it is usable
+    }
+  }
+}
+
+/**
+ * Ledger files this process has open through SQLite, by path. Reading the header opens and closes
+ * the file, which would drop those connections' locks (see tightenModes), so a second open of the
+ * same ledger in one process skips it: the first open already vetted the file.
+ */
+const openHere = new Map<string, number>();
+
+/**
+ * Before SQLite opens the ledger (opening creates -wal/-shm with the file's mode, and takes any
+ * SQLite file as a database): create it if absent, refuse what is not a ledger by its header, and
+ * tighten the modes of one that is.
+ */
+function vetBeforeOpening(file: string): void {
+  let header = readLedgerHeader(file);
+  if (header.kind === 'absent') {
+    createLedgerFile(file);
+    header = readLedgerHeader(file);
+  }
+  if (header.kind === 'empty') {
+    // Ledgers are created complete, so 0 bytes is damage. SQLite would take it as a new database
+    // and delete a -wal beside it (seen with SQLite 3.53), so that is refused too.
+    const walBytes = sizeOf(`${file}-wal`);
+    const beside = walBytes > 0 ? ` (its -wal holds ${walBytes} bytes, which SQLite would discard)` : '';
+    throw new LedgerError(file, `the file is empty (0 bytes): not a ledger${beside}`, corruptAdvice(file));
+  }
+  if (header.kind === 'not-sqlite') throw new LedgerError(file, 'file is not a database (no SQLite header)', corruptAdvice(file));
+  if (headerIsGameday(header)) tightenModes(file);
+}
+
+/** Size of `file`, 0 when it is absent. */
+function sizeOf(file: string): number {
   try {
-    fd = openSync(file, 'r');
-    if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+    return statSync(file).size;
   } catch {
-    // not ours to chmod; SQLite's own checks decided it is usable
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+    return 0;
   }
 }
 
@@ -194,6 +287,42 @@ class BusyNow extends Error {
   constructor(override readonly cause: unknown) {
     super('busy');
   }
+}
+
+function claimOf(r: RollbackClaim | undefined): RollbackClaim | null {
+  return r && r.pid !== null ? { host: r.host, pid: r.pid, sinceMs: r.sinceMs, untilMs: r.untilMs } : null;
+}
+
+/**
+ * Rollback claims (schema v2). A claimant is provably gone when it ran on this host and its pid is
+ * dead (another host's pids cannot be checked from here: its lease decides); the function is
+ * registered on each connection that prepares the claim, as SQLite resolves it at prepare time.
+ */
+function claimStatements(db: Db) {
+  const thisHost = hostname();
+  db.function('gameday_claimant_gone', { deterministic: false }, (host: unknown, pid: unknown) =>
+    host === thisHost && typeof pid === 'number' && !pidAlive(pid) ? 1 : 0,
+  );
+  return {
+    claimRollback: db.prepare(
+      `UPDATE experiments SET rollback_claim_host = @host, rollback_claim_pid = @pid, rollback_claim_ms = @now, rollback_lease_until_ms = @until
+       WHERE id = @id AND status = 'dead' AND rollback_plan IS NOT NULL AND recovered_ms IS NULL
+         AND (rollback_claim_pid IS NULL OR rollback_lease_until_ms <= @now OR gameday_claimant_gone(rollback_claim_host, rollback_claim_pid))`,
+    ),
+    claimState: db.prepare(
+      `SELECT rollback_claim_host AS host, rollback_claim_pid AS pid, rollback_claim_ms AS sinceMs, rollback_lease_until_ms AS untilMs,
+         (status = 'dead' AND rollback_plan IS NOT NULL AND recovered_ms IS NULL) AS awaiting
+       FROM experiments WHERE id = ?`,
+    ),
+    releaseRollback: db.prepare(
+      `UPDATE experiments SET rollback_claim_host = NULL, rollback_claim_pid = NULL, rollback_claim_ms = NULL, rollback_lease_until_ms = NULL
+       WHERE id = ? AND rollback_claim_host = ? AND rollback_claim_pid = ?`,
+    ),
+    setRecoveredUnclaimed: db.prepare(
+      `UPDATE experiments SET recovered_ms = ?, rollback_claim_host = NULL, rollback_claim_pid = NULL, rollback_claim_ms = NULL, rollback_lease_until_ms = NULL
+       WHERE id = ?`,
+    ),
+  };
 }
 
 function prepareStatements(db: Db) {
@@ -224,7 +353,6 @@ function prepareStatements(db: Db) {
     heartbeat: db.prepare(`UPDATE experiments SET heartbeat_ms = ?, phase = ? WHERE id = ? AND status = 'running'`),
     setRollbackPlan: db.prepare('UPDATE experiments SET rollback_plan = ? WHERE id = ?'),
     ackStopped: db.prepare('UPDATE experiments SET stop_acked_ms = ? WHERE id = ?'),
-    setRecovered: db.prepare('UPDATE experiments SET recovered_ms = ? WHERE id = ?'),
     totals: db.prepare(`SELECT
         (SELECT coalesce(sum(reserved_micros), 0) FROM spend WHERE experiment_id = @id) AS exp_reserved,
         (SELECT coalesce(sum(spent_micros), 0) FROM spend WHERE experiment_id = @id) AS exp_spent,
@@ -236,6 +364,7 @@ function prepareStatements(db: Db) {
     latch: db.prepare('SELECT at_ms, by FROM stop_latch WHERE only = 1'),
     setLatch: db.prepare('INSERT OR IGNORE INTO stop_latch (only, at_ms, by) VALUES (1, ?, ?)'),
     clearLatch: db.prepare('DELETE FROM stop_latch'),
+    ...claimStatements(db),
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
@@ -362,7 +491,8 @@ export class Ledger {
       if (err instanceof StateDirError) throw new LedgerError(file, err.message, 'The ledger cannot be opened there', { cause: err });
       throw err;
     }
-    createPrivateFile(file);
+    const key = resolve(file);
+    if (!openHere.get(key)) vetBeforeOpening(file);
     let db: Db | undefined;
     try {
       db = new Database(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
@@ -379,8 +509,10 @@ export class Ledger {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       migrate(db, file);
-      tightenMode(file);
-      return new Ledger(file, db, opts.nowMs ?? Date.now);
+      tightenModes(file); // a ledger whose header did not say so yet (a v1 one never checkpointed)
+      const ledger = new Ledger(file, db, opts.nowMs ?? Date.now);
+      openHere.set(key, (openHere.get(key) ?? 0) + 1);
+      return ledger;
     } catch (err) {
       db?.close();
       if (err instanceof LedgerError) throw err;
@@ -465,9 +597,37 @@ export class Ledger {
     return this.core.guard('listing dead experiments', () => (this.core.st.awaitingRollback.all() as RawExperiment[]).map(toRow));
   }
 
-  /** `recover` executed this dead experiment's rollback plan. */
+  /** `recover` executed this dead experiment's rollback plan; its claim, if any, ends with it. */
   markRecovered(id: string, nowMs = this.core.nowMs()): void {
-    this.core.guard('marking an experiment recovered', () => this.core.st.setRecovered.run(nowMs, id));
+    this.core.guard('marking an experiment recovered', () => this.core.st.setRecoveredUnclaimed.run(nowMs, id));
+  }
+
+  /**
+   * Claim a dead experiment's rollback plan for this process, so that exactly one executor runs it:
+   * one atomic UPDATE that succeeds only while the plan is unclaimed, or its claimant is provably
+   * gone (same host, pid dead), or the claimant's lease (`leaseMs`, sized from the plan) has expired.
+   * On success run the plan, then markRecovered (clears the claim) or releaseRollback.
+   */
+  claimRollback(id: string, leaseMs: number, claimant: { pid?: number; host?: string; nowMs?: number } = {}): ClaimResult {
+    const { st, guard } = this.core;
+    const now = claimant.nowMs ?? this.core.nowMs();
+    const args = { id, host: claimant.host ?? hostname(), pid: claimant.pid ?? process.pid, now, until: now + Math.max(0, Math.ceil(leaseMs)) };
+    return guard('claiming a rollback plan', () => {
+      if (st.claimRollback.run(args).changes === 1) return { claimed: true };
+      // informational: who holds it (read after the refusal; the claim itself was atomic)
+      const state = st.claimState.get(id) as (RollbackClaim & { awaiting: number }) | undefined;
+      return { claimed: false, holder: state?.awaiting ? claimOf(state) : null };
+    });
+  }
+
+  /** Give up this process's claim (the plan failed): the next recover or watchdog may retry it. */
+  releaseRollback(id: string, claimant: { pid?: number; host?: string } = {}): boolean {
+    return this.core.guard('releasing a rollback claim', () => this.core.st.releaseRollback.run(id, claimant.host ?? hostname(), claimant.pid ?? process.pid).changes > 0);
+  }
+
+  /** Who holds the claim on this experiment's rollback plan, or null. */
+  rollbackClaim(id: string): RollbackClaim | null {
+    return this.core.guard('reading a rollback claim', () => claimOf(this.core.st.claimState.get(id) as RollbackClaim | undefined));
   }
 
   stopLatch(): StopLatch {
@@ -506,7 +666,12 @@ export class Ledger {
   }
 
   close(): void {
-    if (this.core.db.open) this.core.db.close();
+    if (!this.core.db.open) return;
+    this.core.db.close();
+    const key = resolve(this.file);
+    const n = (openHere.get(key) ?? 1) - 1;
+    if (n > 0) openHere.set(key, n);
+    else openHere.delete(key);
   }
 }
 

@@ -1,7 +1,7 @@
 // gameday recover: roll back experiments whose controller died.
 import { Ledger } from '../budget/ledger.ts';
 import { ledgerErrorExit } from './common.ts';
-import { recoverDead } from '../engine/recovery.ts';
+import { describeClaim, recoverDead } from '../engine/recovery.ts';
 import { printable } from '../headless/printable.ts';
 import { makeRedactor } from '../headless/redact.ts';
 
@@ -21,10 +21,12 @@ export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.Wri
     return ledgerErrorExit(e, err);
   }
   try {
-    const { dead, results } = await recoverDead(ledger);
+    const { dead, results, claimedElsewhere } = await recoverDead(ledger);
     for (const d of dead) say(`marked dead: ${d} — its reservation counts as spent`);
     for (const r of results) say(`${r.ok ? 'rolled back' : 'ROLLBACK FAILED'}: ${r.name} (${r.id}) — ${r.detail}`);
-    if (!dead.length && !results.length) say('nothing to recover');
+    // not a failure here: its executor reports the outcome, and releases the claim if it fails
+    for (const c of claimedElsewhere) say(`not run here: ${describeClaim(c)}`);
+    if (!dead.length && !results.length && !claimedElsewhere.length) say('nothing to recover');
     return results.every((r) => r.ok) ? 0 : 6;
   } catch (e) {
     return ledgerErrorExit(e, err);

@@ -8,7 +8,7 @@ import { describePlan, resolveRunPlan, type RunFlags } from '../config/plan.ts';
 import type { ControllerLink } from '../engine/run.ts';
 import { ExperimentRun } from '../engine/run.ts';
 import { EXIT_CODE } from '../engine/events.ts';
-import { recoverDead } from '../engine/recovery.ts';
+import { describeClaim, recoverDead } from '../engine/recovery.ts';
 import { spawnWatchdog } from '../engine/watchdog.ts';
 import { checkJournalPath, defaultJournalPath, JournalWriter } from '../headless/journal.ts';
 import { ndjsonReporter } from '../headless/ndjson-reporter.ts';
@@ -96,6 +96,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     for (const d of recovered.dead) stderr.write(`gameday: a controller died: ${d}; its reservation counts as spent\n`);
     // a rollback command's output may carry a token
     for (const r of recovered.results) stderr.write(redact(`gameday: ${r.ok ? 'rolled back' : 'ROLLBACK FAILED for'} dead experiment ${r.name} (${r.id}): ${r.detail}`) + '\n');
+    for (const c of recovered.claimedElsewhere) stderr.write(redact(`gameday: dead experiment ${describeClaim(c)}; not run here`) + '\n');
 
     const handle = ledger.registerExperiment({
       // budget-status and emergency-stop print it, maybe in a shell that does not know the secret

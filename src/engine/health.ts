@@ -1,6 +1,11 @@
 // Health probes: GET the target's health endpoint every interval; a 2xx passes, anything else
 // (other status, timeout, connection error) fails. The SLI is the count of consecutive failures.
-import axios, { type AxiosInstance } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { ClientRequest } from 'node:http';
+import type { Readable } from 'node:stream';
+
+/** Backstop: more of a probe's body than this is never taken in (nothing reads it today). */
+const MAX_BODY_BYTES = 4 * 1024;
 
 export interface ProbeResult {
   ok: boolean;
@@ -44,13 +49,17 @@ export class HealthProber {
     this.intervalMs = opts.intervalMs ?? 1000;
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.onProbe = opts.onProbe;
-    // No proxies (a game day talks to the target directly), every status is an answer, body ignored.
+    // No proxies (a game day talks to the target directly), every status is an answer. The body is
+    // never read: it comes as a stream that probeOnce closes at the headers (a buffered 200 MB body
+    // once cost ~1 GB and the whole download). maxContentLength bounds anything that would read it.
     this.http = axios.create({
       proxy: false,
       validateStatus: () => true,
       timeout: this.timeoutMs,
       maxRedirects: 0,
-      responseType: 'arraybuffer',
+      responseType: 'stream',
+      decompress: false,
+      maxContentLength: MAX_BODY_BYTES,
       transitional: { clarifyTimeoutError: true },
     });
   }
@@ -90,6 +99,7 @@ export class HealthProber {
     try {
       // The axios timeout is per socket inactivity; the signal bounds the whole exchange.
       const res = await this.http.get(this.url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      discardBody(res);
       const latencyMs = performance.now() - startedMs;
       const ok = res.status >= 200 && res.status < 300;
       return ok ? { ok, status: res.status, latencyMs } : { ok, status: res.status, error: `HTTP ${res.status}`, latencyMs };
@@ -125,6 +135,18 @@ export class HealthProber {
       this.error = result.error ?? 'failed';
     }
   }
+}
+
+/**
+ * Closes the connection under a response whose body is not wanted. Destroying the request destroys
+ * its socket: the body stream axios hands over may be a wrapper whose destroy leaves the socket
+ * open, and a socket left unread stays stuck with the server's unsent body (and is never reused).
+ */
+function discardBody(res: AxiosResponse): void {
+  const body = res.data as Readable | undefined;
+  body?.on('error', () => {}); // closing it unread may surface as a reset: not a probe failure
+  body?.destroy();
+  (res.request as ClientRequest | undefined)?.destroy();
 }
 
 function describeError(err: unknown, timeoutMs: number): string {

@@ -1,7 +1,7 @@
 // Recovery of experiments whose controller died: their reservations count as spent (the ledger does
-// that) and their rollback plans run here. Done by `gameday recover`, by every `run` before it
-// starts, and by the watchdog.
-import type { Ledger } from '../budget/ledger.ts';
+// that) and their rollback plans run here, by whichever executor claims each plan first. Done by
+// `gameday recover`, by every `run` before it starts, and by the watchdog.
+import type { Ledger, RollbackClaim } from '../budget/ledger.ts';
 import { describeFailure, runCommand } from '../faults/command-driver.ts';
 import { runWithRetries } from './rollback.ts';
 import type { WatchdogPlan } from './topology.ts';
@@ -17,11 +17,29 @@ function isPlan(p: unknown): p is WatchdogPlan {
   return typeof p === 'object' && p !== null && Array.isArray((p as WatchdogPlan).commands);
 }
 
-/** A dead controller's plan gets the run's default pause between tries (rollback.retryDelay). */
+/** A dead controller's plan gets the run's default attempts and pause between tries (rollback.*). */
+const ATTEMPTS = 3;
 const RETRY_DELAY_MS = 250;
+/** Per attempt beyond the command's timeout: the kill grace after it (2 s in command-driver) and spawning. */
+const ATTEMPT_SLACK_MS = 5_000;
+/** On top of the worst case: ledger calls (each may wait out a busy timeout) and a slow machine. */
+const LEASE_MARGIN_MS = 30_000;
+
+/**
+ * How long a claim on `plan` holds before another executor may take it over: the worst case of
+ * executePlan (every command timing out on every attempt, with the growing pauses of
+ * runWithRetries between attempts) plus a margin. Too short and two executors overlap; too long
+ * only delays a takeover when the claimant hangs on another host (on this host a dead claimant's
+ * pid is checked, which frees its claim at once).
+ */
+export function planLeaseMs(plan: WatchdogPlan, attempts = ATTEMPTS, retryDelayMs = RETRY_DELAY_MS): number {
+  const pauses = (retryDelayMs * attempts * (attempts - 1)) / 2; // retryDelay × (1 + 2 + … + attempts-1)
+  const perCommand = plan.commands.map((c) => attempts * (c.timeoutMs + ATTEMPT_SLACK_MS) + pauses);
+  return perCommand.reduce((sum, ms) => sum + ms, 0) + LEASE_MARGIN_MS;
+}
 
 /** Runs one dead experiment's plan: every command, each retried, all of them even if one fails. */
-export async function executePlan(plan: WatchdogPlan, attempts = 3): Promise<{ ok: boolean; detail: string }> {
+export async function executePlan(plan: WatchdogPlan, attempts = ATTEMPTS): Promise<{ ok: boolean; detail: string }> {
   const failures: string[] = [];
   for (const { argv, timeoutMs } of plan.commands) {
     const step = {
@@ -38,18 +56,56 @@ export async function executePlan(plan: WatchdogPlan, attempts = 3): Promise<{ o
   return { ok: failures.length === 0, detail: failures.length ? failures.join('; ') : `ran ${plan.commands.length} rollback command(s)` };
 }
 
-/** Marks stale controllers dead and rolls back every dead experiment that still has a plan. */
-export async function recoverDead(ledger: Ledger, staleMs?: number): Promise<{ dead: string[]; results: RecoveryResult[] }> {
+/** A dead experiment whose plan another process holds the claim on: not run here. */
+export interface ClaimedElsewhere extends RollbackClaim {
+  id: string;
+  name: string;
+}
+
+/** "being rolled back by pid N on host H (since …)" */
+export function describeClaim(c: ClaimedElsewhere): string {
+  return `${c.name} (${c.id}) is being rolled back by pid ${c.pid} on host ${c.host} (since ${new Date(c.sinceMs).toISOString()})`;
+}
+
+export interface RecoverDeadResult {
+  /** controllers declared dead by this call */
+  dead: string[];
+  /** plans this process executed */
+  results: RecoveryResult[];
+  /** plans another executor holds: left to it */
+  claimedElsewhere: ClaimedElsewhere[];
+}
+
+/**
+ * Marks stale controllers dead and rolls back every dead experiment that still has a plan, each
+ * only after claiming it in the ledger: `recover`, a watchdog and every run's recovery may all get
+ * here at once, and a rollback plan must not run twice over itself.
+ */
+export async function recoverDead(ledger: Ledger, staleMs?: number): Promise<RecoverDeadResult> {
   const dead = ledger.markDead(staleMs);
   const results: RecoveryResult[] = [];
+  const claimedElsewhere: ClaimedElsewhere[] = [];
   for (const row of ledger.awaitingRollback()) {
     if (!isPlan(row.rollbackPlan)) {
       ledger.markRecovered(row.id);
       continue;
     }
-    const r = await executePlan(row.rollbackPlan);
+    const claim = ledger.claimRollback(row.id, planLeaseMs(row.rollbackPlan));
+    if (!claim.claimed) {
+      if (claim.holder) claimedElsewhere.push({ id: row.id, name: row.name, ...claim.holder });
+      continue; // null: recovered meanwhile by whoever held it
+    }
+    let r: { ok: boolean; detail: string };
+    try {
+      r = await executePlan(row.rollbackPlan);
+    } catch (err) {
+      ledger.releaseRollback(row.id); // never throws today; a bug must not leave the plan claimed
+      throw err;
+    }
+    // success ends the claim with the plan; failure hands it back, so a later recover retries
     if (r.ok) ledger.markRecovered(row.id);
+    else ledger.releaseRollback(row.id);
     results.push({ id: row.id, name: row.name, ...r });
   }
-  return { dead: dead.map((d) => `${d.name} (${d.id}, pid ${d.pid})`), results };
+  return { dead: dead.map((d) => `${d.name} (${d.id}, pid ${d.pid})`), results, claimedElsewhere };
 }

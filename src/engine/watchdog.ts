@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Ledger } from '../budget/ledger.ts';
 import { ROOT_DIR } from '../config/load.ts';
 import { sleep } from './clock.ts';
-import { recoverDead } from './recovery.ts';
+import { describeClaim, recoverDead } from './recovery.ts';
 
 export interface WatchOptions {
   pollMs?: number;
@@ -22,6 +22,7 @@ export async function watchController(ledger: Ledger, experimentId: string, opts
   const staleMs = opts.staleMs ?? 3_000;
   const log = opts.log ?? (() => {});
   let failedRounds = 0;
+  let toldHolder = ''; // say once per claimant who is rolling it back, not every round
   for (;;) {
     try {
       const outcome = await watchRound();
@@ -37,8 +38,15 @@ export async function watchController(ledger: Ledger, experimentId: string, opts
     const row = ledger.experiment(experimentId);
     if (!row || (row.status !== 'running' && row.status !== 'dead')) return 'finished';
     // recoverDead declares only the stale or pid-less dead; a live controller is left alone.
-    const { dead, results } = await recoverDead(ledger, staleMs);
+    const { dead, results, claimedElsewhere } = await recoverDead(ledger, staleMs);
     for (const d of dead) log(`controller dead: ${d}`);
+    // Another executor (recover, a run's recovery) holds the plan: it is not run here. Keep watching:
+    // if it fails it releases the claim and the next round takes it.
+    const other = claimedElsewhere.find((c) => c.id === experimentId);
+    if (other && `${other.host}/${other.pid}/${other.sinceMs}` !== toldHolder) {
+      toldHolder = `${other.host}/${other.pid}/${other.sinceMs}`;
+      log(`${describeClaim(other)}; not running it here`);
+    }
     const mine = results.find((r) => r.id === experimentId);
     if (mine) {
       log(`${mine.ok ? 'rolled back' : 'ROLLBACK FAILED'}: ${mine.detail}`);
