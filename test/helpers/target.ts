@@ -1,6 +1,6 @@
 // A real HTTP target on loopback that counts what reaches it.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.ts';
 import { afterAll, beforeAll } from 'vitest';
 
 export interface CountingTarget {
@@ -22,15 +22,8 @@ export async function startCountingTarget(): Promise<CountingTarget> {
     n++;
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  target.url = `http://127.0.0.1:${port}`;
+  ({ url: target.url, close: target.close } = await listenOnLoopback(server));
   target.count = () => n;
-  target.close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
   return target;
 }
 

@@ -2,7 +2,7 @@
 // 200 MB or an endless body behind a 200; the probe must pass at the headers, keep its memory,
 // and close the connection instead of draining it.
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../helpers/loopback.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HealthProber } from '../../src/engine/health.ts';
 import { waitUntil } from '../helpers/wait.ts';
@@ -47,13 +47,7 @@ async function startBodyServer(totalBytes: number): Promise<BodyServer> {
     };
     pump();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  s.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  s.close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
+  ({ url: s.url, close: s.close } = await listenOnLoopback(server));
   cleanups.push(() => s.close());
   return s;
 }

@@ -1,6 +1,6 @@
 // Health probes against a real loopback server: pass, fail, recover, and each way of failing.
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../helpers/loopback.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HealthProber, joinUrl } from '../../src/engine/health.ts';
 import { waitUntil } from '../helpers/wait.ts';
@@ -33,13 +33,7 @@ async function startHealthServer(): Promise<HealthServer> {
     res.statusCode = s.status;
     res.end('{}');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  s.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  s.close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
+  ({ url: s.url, close: s.close } = await listenOnLoopback(server));
   cleanups.push(() => s.close());
   return s;
 }

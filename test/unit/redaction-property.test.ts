@@ -10,23 +10,13 @@ import type { GamedayEvent, Summary } from '../../src/engine/events.ts';
 import type { Journal } from '../../src/headless/journal.ts';
 import { ndjsonReporter } from '../../src/headless/ndjson-reporter.ts';
 import { makeRedactor, redactedJson, SecretRegistry } from '../../src/headless/redact.ts';
+import { rng } from '../helpers/rng.ts';
 import { renderReport } from '../../src/headless/report-markdown.ts';
 import { textReporter } from '../../src/headless/text-reporter.ts';
 import { createGamedayStore } from '../../src/state/store.ts';
 
 const CASES = 300;
 
-/** mulberry32: small, seeded, good enough to pick characters */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ASCII = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i));
 const NON_ASCII = ['é', 'ß', 'Ω', 'ж', '日', '本', '☃', '🙂', '\u00a0', '€'];

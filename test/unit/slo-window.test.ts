@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SloWindow } from '../../src/engine/slo-window.ts';
 import { percentile } from '../../src/engine/percentile.ts';
+import { rng } from '../helpers/rng.ts';
 
-/** Small deterministic PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T0 = 1_700_000_000_000; // epoch-like times, as the engine uses
 
