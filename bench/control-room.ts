@@ -893,7 +893,7 @@ async function benchKeypress(): Promise<void> {
  */
 async function frameCostChild(): Promise<void> {
   const { Writable, Readable } = await import('node:stream');
-  const { createGamedayStore, appendTimeline } = await import('../src/state/store.ts');
+  const { createGamedayStore, storeFace } = await import('../src/state/store.ts');
   const updates = intArg(args, '--updates', 60);
   const withFace = !has('--no-face');
   const store = createGamedayStore();
@@ -912,9 +912,12 @@ async function frameCostChild(): Promise<void> {
     preflight: ['emergency-stop latch', 'budget covers baseline', 'fault driver ready', 'target reachable', 'target healthy'].map((name) => ({ name, status: 'pass' as const, detail: 'ok' })),
     history: Array.from({ length: 240 }, (_, i) => ({ tMs: now - (240 - i) * 250, p95LatencyMs: 40 + (i % 9), errorRate: 0, availability: 1, healthFailures: 0, impact: i % 5 })),
   });
-  for (const [i, text] of ['preflight', 'baseline — steady state over 2.00s', 'steady state holds: p95 42ms', 'inject — latency 20ms on 10%', 'observe — for 40.0s'].entries()) {
-    appendTimeline(store, { tsMs: now - 14_000 + i * 1000, kind: i === 2 ? 'note' : 'phase', text, severity: 'info' });
-  }
+  const face = storeFace(store);
+  face({ type: 'note', ts: now - 14_000, text: 'preflight', source: 'engine' });
+  face({ type: 'note', ts: now - 13_000, text: 'baseline — steady state over 2.00s', source: 'engine' });
+  face({ type: 'note', ts: now - 12_000, text: 'steady state holds: p95 42ms', source: 'engine' });
+  face({ type: 'note', ts: now - 11_000, text: 'inject — latency 20ms on 10%', source: 'engine' });
+  face({ type: 'note', ts: now - 10_000, text: 'observe — for 40.0s', source: 'engine' });
   let bytes = 0;
   let writes = 0;
   const stdout = Object.assign(

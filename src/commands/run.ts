@@ -15,7 +15,7 @@ import { ndjsonReporter } from '../headless/ndjson-reporter.ts';
 import { makeRedactor, registerSecretsIn } from '../headless/redact.ts';
 import { guardedOutput } from '../headless/output.ts';
 import { formatSummary, textReporter } from '../headless/text-reporter.ts';
-import { createGamedayStore } from '../state/store.ts';
+import { createGamedayStore, storeFace, type GamedayStore } from '../state/store.ts';
 import { RunMetrics } from '../telemetry/metrics.ts';
 import { printConfigError, shownWriter } from './common.ts';
 
@@ -112,13 +112,13 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
       stateDir,
       createDir: opts.journal === undefined,
     });
-    const store = createGamedayStore();
     const experiment = new ExperimentRun({
-      plan, experimentId: handle.id, budget: handle, store, link: linkFor(handle, ledger, stateDir),
+      plan,
+      experimentId: handle.id,
+      budget: handle,
+      link: linkFor(handle, ledger, stateDir),
       // read when the summary is made: no journal is named once journaling has failed
-      get journalPath() {
-        return journal.problem ? null : journalPath;
-      },
+      journalPath: () => (journal.problem ? null : journalPath),
     });
     run = experiment;
     // First listener, so the faces print a summary that names the journal only if it is whole.
@@ -130,7 +130,6 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     let metrics: RunMetrics | null = null;
     if (plan.metrics.port !== 0) {
       metrics = new RunMetrics(plan.slo);
-      metrics.setOutcomeSource(() => experiment.outcomeCounts());
       run.onEvent(metrics.observe);
       const addr = await metrics.listen(plan.metrics.host, plan.metrics.port);
       if (!addr) {
@@ -140,10 +139,14 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     }
 
     let face: { waitUntilExit(): Promise<void>; unmount(): void } | null = null;
+    // the control room's state, built from the events like every other face's
+    let store: GamedayStore | null = null;
     if (headless) {
       const sink = guardedOutput(out, (code) => experiment.signal(code, `standard output closed (${code}): nobody is watching`));
-      run.onEvent(opts.output === 'json' ? ndjsonReporter(sink, redact) : textReporter(sink, redact, store));
+      run.onEvent(opts.output === 'json' ? ndjsonReporter(sink, redact) : textReporter(sink, redact));
     } else {
+      store = createGamedayStore();
+      run.onEvent(storeFace(store));
       const { renderControlRoom } = await import('../../components/render-control-room.tsx');
       face = renderControlRoom({ store, controls: run });
     }
@@ -154,7 +157,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     if (!journal.complete) {
       journal.close();
       summary.journalPath = null;
-      store.setState({ summary: { ...summary } });
+      store?.setState({ summary: { ...summary } });
       stderr.write(redact(`gameday: ${journal.problem ?? `journal ${journalPath} has no summary`}`) + '\n');
     }
     try {

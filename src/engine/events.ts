@@ -1,5 +1,5 @@
 // The events an experiment emits: the NDJSON stream, the journal and the timeline are all made of these.
-import type { Breach, SliName, Slis } from './slis.ts';
+import type { Breach, Outcome, SliName, SloThresholds, Slis } from './slis.ts';
 
 export type Phase = 'preflight' | 'baseline' | 'inject' | 'observe' | 'rollback' | 'verify' | 'done';
 export const PHASES: readonly Phase[] = ['preflight', 'baseline', 'inject', 'observe', 'rollback', 'verify', 'done'];
@@ -41,6 +41,21 @@ export interface BudgetView {
   timeToCapMs: number | null;
 }
 
+/** What the faces show of the experiment; sent once at the start, again when the demo's address is known. */
+export interface ExperimentInfo {
+  id: string;
+  name: string;
+  targetUrl: string;
+  faultLabel: string;
+  rps: number;
+  durationMs: number;
+  baselineMs: number;
+  demo: boolean;
+}
+
+/** The fault in the world: in (injected), out (removed), paused and resumed by hand. */
+export type FaultState = 'in' | 'out' | 'paused' | 'resumed';
+
 export interface ImpactView {
   score: number;
   band: ImpactBand;
@@ -69,8 +84,11 @@ export interface Summary {
 
 interface Base { ts: number }
 export type GamedayEvent =
+  | (Base & { type: 'experiment'; experiment: ExperimentInfo; thresholds: SloThresholds; minSamples: number })
   | (Base & { type: 'phase'; phase: Phase; detail?: string })
-  | (Base & { type: 'tick'; phase: Phase; slis: Slis; budget: BudgetView; impact: ImpactView; faultActive: boolean })
+  | (Base & { type: 'tick'; phase: Phase; slis: Slis; budget: BudgetView; impact: ImpactView; faultActive: boolean; byOutcome: Record<Outcome, number> })
+  | (Base & { type: 'baseline'; slis: Slis })
+  | (Base & { type: 'fault'; state: FaultState })
   | (Base & { type: 'breach'; breaches: Breach[] })
   | (Base & { type: 'budget'; scope: 'experiment' | 'day'; thresholdPct: number; spentUsd: number; capUsd: number })
   | (Base & { type: 'rollback'; step: string; result: 'ok' | 'failed' | 'started'; attempt: number; durationMs?: number; trigger?: RollbackTrigger; message?: string })
@@ -81,3 +99,7 @@ export type GamedayEvent =
   | (Base & { type: 'summary' } & Summary);
 
 export type EventListener = (event: GamedayEvent) => void;
+
+type WithoutTs<E> = E extends unknown ? Omit<E, 'ts'> : never;
+/** An event as the engine makes it; the clock stamps `ts` when it is emitted. */
+export type EventInput = WithoutTs<GamedayEvent>;

@@ -77,3 +77,10 @@ export const SLI_LABEL: Record<SliName, string> = {
   availability: 'availability',
   healthFailures: 'health',
 };
+
+/** One broken objective for people: "p95 latency 812ms (limit 500ms)". */
+export function formatBreach(b: Breach): string {
+  return `${SLI_LABEL[b.sli]} ${formatSli(b.sli, b.value)} (limit ${formatSli(b.sli, b.threshold)})`;
+}
+
+export const formatBreaches = (breaches: readonly Breach[]): string => breaches.map(formatBreach).join(', ');

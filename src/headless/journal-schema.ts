@@ -2,8 +2,8 @@
 // file can be anything. The schemas mirror the engine's event types (src/engine/events.ts); the type
 // assertions at the bottom make a drift between the two a type error instead of a crash in `report`.
 import { z } from 'zod';
-import { EXIT_CODE, PHASES, type BudgetView, type GamedayEvent, type ImpactView, type Phase, type RunStatus, type Summary } from '../engine/events.ts';
-import { SLI_NAMES, type Breach, type SliName, type Slis } from '../engine/slis.ts';
+import { EXIT_CODE, PHASES, type BudgetView, type ExperimentInfo, type GamedayEvent, type ImpactView, type Phase, type RunStatus, type Summary } from '../engine/events.ts';
+import { OUTCOMES, SLI_NAMES, type Breach, type Outcome, type SliName, type SloThresholds, type Slis } from '../engine/slis.ts';
 
 const phase = z.enum(PHASES as [Phase, ...Phase[]]);
 const sliName = z.enum(SLI_NAMES as [SliName, ...SliName[]]);
@@ -38,6 +38,24 @@ const ImpactViewSchema = z.object({
   peak: z.number(),
 });
 
+const ThresholdsSchema = z.object({ p95LatencyMs: z.number(), errorRate: z.number(), availability: z.number(), healthFailures: z.number() });
+
+const ExperimentInfoSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  targetUrl: z.string(),
+  faultLabel: z.string(),
+  rps: z.number(),
+  durationMs: z.number(),
+  baselineMs: z.number(),
+  demo: z.boolean(),
+});
+
+// Journals from before the ticks carried it read as all zero.
+const ByOutcomeSchema = z
+  .object(Object.fromEntries(OUTCOMES.map((o) => [o, z.number()])) as Record<Outcome, z.ZodNumber>)
+  .default(Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>);
+
 const BreachSchema = z.object({ sli: sliName, value: z.number(), threshold: z.number() });
 
 export const SummarySchema = z.object({
@@ -60,8 +78,11 @@ export const SummarySchema = z.object({
 
 const ts = z.number();
 export const EventSchema = z.discriminatedUnion('type', [
+  z.object({ ts, type: z.literal('experiment'), experiment: ExperimentInfoSchema, thresholds: ThresholdsSchema, minSamples: z.number() }),
   z.object({ ts, type: z.literal('phase'), phase, detail: z.string().optional() }),
-  z.object({ ts, type: z.literal('tick'), phase, slis: SlisSchema, budget: BudgetViewSchema, impact: ImpactViewSchema, faultActive: z.boolean() }),
+  z.object({ ts, type: z.literal('tick'), phase, slis: SlisSchema, budget: BudgetViewSchema, impact: ImpactViewSchema, faultActive: z.boolean(), byOutcome: ByOutcomeSchema }),
+  z.object({ ts, type: z.literal('baseline'), slis: SlisSchema }),
+  z.object({ ts, type: z.literal('fault'), state: z.enum(['in', 'out', 'paused', 'resumed']) }),
   z.object({ ts, type: z.literal('breach'), breaches: z.array(BreachSchema) }),
   z.object({ ts, type: z.literal('budget'), scope: z.enum(['experiment', 'day']), thresholdPct: z.number(), spentUsd: z.number(), capUsd: z.number() }),
   z.object({
@@ -131,4 +152,6 @@ const _slis: SameShape<Slis, z.infer<typeof SlisSchema>> = true;
 const _budget: SameShape<BudgetView, z.infer<typeof BudgetViewSchema>> = true;
 const _impact: SameShape<ImpactView, z.infer<typeof ImpactViewSchema>> = true;
 const _breach: SameShape<Breach, z.infer<typeof BreachSchema>> = true;
-void [_events, _summary, _slis, _budget, _impact, _breach];
+const _experiment: SameShape<ExperimentInfo, z.infer<typeof ExperimentInfoSchema>> = true;
+const _thresholds: SameShape<SloThresholds, z.infer<typeof ThresholdsSchema>> = true;
+void [_events, _summary, _slis, _budget, _impact, _breach, _experiment, _thresholds];

@@ -2,7 +2,6 @@
 import { formatDurationMs } from '../config/duration.ts';
 import type { GamedayEvent, Summary } from '../engine/events.ts';
 import { formatSli } from '../engine/slis.ts';
-import type { GamedayState, GamedayStore } from '../state/store.ts';
 import { timelineEntryFor } from '../state/timeline.ts';
 import type { Output } from './output.ts';
 import { printable } from './printable.ts';
@@ -14,9 +13,11 @@ function clock(ts: number): string {
   return new Date(ts).toISOString().slice(11, 23);
 }
 
+type Tick = Extract<GamedayEvent, { type: 'tick' }>;
+
 /** "[observe, fault on] p95 812ms · errors 0.00% · … · impact 100" */
-export function statusLine(state: Pick<GamedayState, 'phase' | 'faultActive' | 'slis' | 'budget' | 'impact'>): string {
-  const s = state.slis!;
+function statusLine(state: Pick<Tick, 'phase' | 'faultActive' | 'slis' | 'budget' | 'impact'>): string {
+  const s = state.slis;
   const b = state.budget;
   return `  [${state.phase}${state.faultActive ? ', fault on' : ''}] p95 ${formatSli('p95LatencyMs', s.p95LatencyMs)} · errors ${formatSli('errorRate', s.errorRate)} · avail ${formatSli('availability', s.availability)} · health ${s.healthFailures ? `${s.healthFailures} failed` : 'ok'} · ${s.samples} samples · $${b.experimentSpentUsd.toFixed(3)}/$${b.experimentCapUsd} · impact ${Math.round(state.impact.score)}`;
 }
@@ -36,25 +37,22 @@ export function formatSummary(s: Summary, redact: (text: string) => string = mak
   return lines.map((line) => printable(redact(line))).join('\n');
 }
 
-/**
- * Event lines as they happen; the status line (once a second) from the store the engine writes each
- * tick, the same state the control room draws.
- */
-export function textReporter(out: Pick<Output, 'write'>, redact: (text: string) => string, store: GamedayStore) {
-  let lastStatusMs = 0;
+/** Event lines as they happen, a status line at most once a second from the ticks, the summary last. */
+export function textReporter(out: Pick<Output, 'write'>, redact: (text: string) => string) {
+  let lastStatusMs = -Infinity;
+  let done = false;
   // one line per event: a newline or ESC in a user string (a name, a note, a command's stderr) is shown, not obeyed
   const write = (ts: number, text: string) => out.write(printable(redact(`${clock(ts)} ${text}`)) + '\n');
-  const unsubscribe = store.subscribe((state, prev) => {
-    // a tick is the one write that moves nowMs
-    if (state.nowMs === prev.nowMs || !state.slis || state.phase === 'preflight' || state.phase === 'done') return;
-    if (state.nowMs - lastStatusMs < STATUS_LINE_EVERY_MS) return;
-    lastStatusMs = state.nowMs;
-    write(state.nowMs, statusLine(state));
-  });
   return (e: GamedayEvent): void => {
-    if (e.type === 'tick') return;
+    if (done) return;
+    if (e.type === 'tick') {
+      if (e.phase === 'preflight' || e.phase === 'done' || e.ts - lastStatusMs < STATUS_LINE_EVERY_MS) return;
+      lastStatusMs = e.ts;
+      write(e.ts, statusLine(e));
+      return;
+    }
     if (e.type === 'summary') {
-      unsubscribe();
+      done = true;
       out.write(formatSummary(e, redact) + '\n');
       return;
     }

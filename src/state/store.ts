@@ -1,7 +1,8 @@
-// The one seam between the engine and its faces: the engine writes a snapshot per tick (never per
-// request); the control room and the headless reporter read it.
+// The faces' state: what the control room draws. Built only from the engine's events, by the pure
+// reducer (reducer.ts), so a journal rebuilds any screen; storeFace makes a store one more face.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { BudgetView, ImpactView, Phase, RollbackTrigger, Summary } from '../engine/events.ts';
+import type { BudgetView, ExperimentInfo, GamedayEvent, ImpactView, Phase, RollbackTrigger, Summary } from '../engine/events.ts';
+import { reduce } from './reducer.ts';
 import type { SloThresholds, Slis } from '../engine/slis.ts';
 
 export interface SliPoint {
@@ -27,17 +28,6 @@ export interface PreflightCheck {
   name: string;
   status: 'pending' | 'pass' | 'fail';
   detail: string;
-}
-
-export interface ExperimentInfo {
-  id: string;
-  name: string;
-  targetUrl: string;
-  faultLabel: string;
-  rps: number;
-  durationMs: number;
-  baselineMs: number;
-  demo: boolean;
 }
 
 export interface GamedayState {
@@ -70,15 +60,16 @@ export interface GamedayState {
 export const HISTORY_MS = 60_000;
 export const TIMELINE_MAX = 200;
 
+/** Before the first event: times are 0 until events bring theirs (a replay is the same as live). */
 export function initialState(): GamedayState {
   return {
     experiment: null,
     phase: 'preflight',
-    phaseStartedAtMs: Date.now(),
+    phaseStartedAtMs: 0,
     phasesVisited: [],
-    startedAtMs: Date.now(),
+    startedAtMs: 0,
     faultStartedAtMs: null,
-    nowMs: Date.now(),
+    nowMs: 0,
     faultActive: false,
     faultPaused: false,
     slis: null,
@@ -111,12 +102,9 @@ export function createGamedayStore(initial: Partial<GamedayState> = {}): Gameday
   return createStore<GamedayState>()(() => ({ ...initialState(), ...initial }));
 }
 
-let nextTimelineId = 1;
-/** Appends to the bounded timeline (oldest entries fall off). */
-export function appendTimeline(store: GamedayStore, entry: Omit<TimelineEntry, 'id'>): void {
-  const timeline = store.getState().timeline;
-  const next = [...timeline, { ...entry, id: nextTimelineId++ }];
-  store.setState({ timeline: next.length > TIMELINE_MAX ? next.slice(next.length - TIMELINE_MAX) : next });
+/** A store fed by the events: subscribe it to a run (or to a journal's events) as a face. */
+export function storeFace(store: GamedayStore): (e: GamedayEvent) => void {
+  return (e) => store.setState((s) => reduce(s, e), true);
 }
 
 /** Controls the faces may call; the engine implements them. */
@@ -126,3 +114,5 @@ export interface RunControls {
   togglePause(): void;
   addNote(text: string): void;
 }
+
+export type { ExperimentInfo } from '../engine/events.ts';

@@ -37,6 +37,9 @@ export function timelineEntryFor(e: GamedayEvent): Omit<TimelineEntry, 'id'> | n
     case 'summary':
       return { tsMs: e.ts, kind: 'phase', text: `finished: ${e.status} — ${e.reason}`, severity: e.exitCode === 0 ? 'ok' : e.exitCode === 6 ? 'critical' : 'warn' };
     case 'tick':
+    case 'experiment':
+    case 'baseline':
+    case 'fault':
       return null;
   }
 }

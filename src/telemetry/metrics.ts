@@ -1,5 +1,5 @@
-// Prometheus metrics of a run (prom-client, gameday_ prefix), updated from the engine's events and
-// served on /metrics while the run lasts.
+// Prometheus metrics of a run (prom-client, gameday_ prefix), a face like any other: updated from
+// the engine's events alone, and served on /metrics while the run lasts.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { PHASES, type GamedayEvent } from '../engine/events.ts';
@@ -20,18 +20,11 @@ export class RunMetrics {
   private trigger = 'none';
   private server: Server | null = null;
 
-  private outcomeCounts: (() => Record<string, number>) | null = null;
-
   constructor(thresholds: SloThresholds) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gameday_process_' });
     for (const name of SLI_NAMES) this.slo.set({ sli: name }, thresholds[name]);
     for (const p of PHASES) this.phase.set({ phase: p }, 0);
     for (const o of OUTCOMES) this.requests.set({ outcome: o }, 0);
-  }
-
-  /** the traffic generator's totals by outcome, read once per tick */
-  setOutcomeSource(fn: () => Record<string, number>): void {
-    this.outcomeCounts = fn;
   }
 
   observe = (e: GamedayEvent): void => {
@@ -46,7 +39,7 @@ export class RunMetrics {
         this.budgetSpent.set({ scope: 'day' }, e.budget.daySpentUsd);
         this.budgetLimit.set({ scope: 'experiment' }, e.budget.experimentCapUsd);
         this.budgetLimit.set({ scope: 'day' }, e.budget.dayCapUsd);
-        if (this.outcomeCounts) for (const [o, n] of Object.entries(this.outcomeCounts())) this.requests.set({ outcome: o }, n);
+        for (const [o, n] of Object.entries(e.byOutcome)) this.requests.set({ outcome: o }, n);
         break;
       case 'rollback':
         if (e.trigger) this.trigger = e.trigger;

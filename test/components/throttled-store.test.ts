@@ -1,6 +1,6 @@
 // The control room's mirror of the store: live numbers at most every interval, events at once.
 import { describe, expect, it } from 'vitest';
-import { createGamedayStore, appendTimeline } from '../../src/state/store.ts';
+import { createGamedayStore, storeFace } from '../../src/state/store.ts';
 import { throttledMirror } from '../../components/throttled-store.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,7 +14,7 @@ describe('throttledMirror', () => {
 
     source.setState({ phase: 'observe' });
     expect(store.getState().phase).toBe('observe');
-    appendTimeline(source, { tsMs: 1, kind: 'note', text: 'hello' });
+    storeFace(source)({ type: 'note', ts: 1, text: 'hello', source: 'engine' });
     expect(store.getState().timeline.at(-1)?.text).toBe('hello');
     const urgentUpdates = updates;
 

@@ -2,7 +2,7 @@
 // the components (the run command's own e2e tests drive the real engine). Exits with the summary's
 // exit code once the user quits, like `gameday run`.
 //   node --import tsx test/e2e/control-room-fixture.ts
-import { appendTimeline, createGamedayStore, type RunControls } from '../../src/state/store.ts';
+import { createGamedayStore, storeFace, type RunControls } from '../../src/state/store.ts';
 import type { RunStatus, Summary } from '../../src/engine/events.ts';
 import { EXIT_CODE } from '../../src/engine/events.ts';
 import { canRenderControlRoom, renderControlRoom } from '../../components/render-control-room.tsx';
@@ -19,14 +19,16 @@ const store = createGamedayStore({
   history: [],
   timeline: [],
 });
-appendTimeline(store, { tsMs: start, kind: 'phase', text: 'inject: latency 800ms (fixture)' });
+// timeline entries come from events, as in a real run
+const face = storeFace(store);
+face({ type: 'phase', ts: start, phase: 'observe', detail: 'latency 800ms (fixture)' });
 
 let ending = false;
 function finish(status: RunStatus, trigger: Summary['trigger'], reason: string): void {
   if (ending) return;
   ending = true;
   store.setState({ phase: 'rollback', faultActive: false, phaseStartedAtMs: Date.now() });
-  appendTimeline(store, { tsMs: Date.now(), kind: 'rollback', text: 'remove fault: ok', durationMs: 12 });
+  face({ type: 'rollback', ts: Date.now(), step: 'remove-fault', result: 'ok', attempt: 1, durationMs: 12 });
   setTimeout(() => {
     const s = store.getState();
     store.setState({
@@ -54,12 +56,12 @@ function finish(status: RunStatus, trigger: Summary['trigger'], reason: string):
 
 const controls: RunControls = {
   emergencyStop: (source) => {
-    appendTimeline(store, { tsMs: Date.now(), kind: 'stop', text: `EMERGENCY STOP (${source})`, severity: 'critical' });
+    face({ type: 'emergency-stop', ts: Date.now(), source });
     finish('stopped', 'emergency-stop', `emergency stop: ${source}`);
   },
   rollbackNow: () => finish('passed', 'manual', 'rolled back by hand'),
   togglePause: () => store.setState({ faultPaused: !store.getState().faultPaused }),
-  addNote: (text) => appendTimeline(store, { tsMs: Date.now(), kind: 'note', text }),
+  addNote: (text) => face({ type: 'note', ts: Date.now(), text, source: 'user' }),
 };
 
 const timer = setInterval(() => {

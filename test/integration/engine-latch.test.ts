@@ -9,7 +9,6 @@ import { MemoryBudget, type ReservationStop, type ReserveResult } from '../../sr
 import { resolveRunPlan } from '../../src/config/plan.ts';
 import { ExperimentRun } from '../../src/engine/run.ts';
 import type { GamedayEvent, Summary } from '../../src/engine/events.ts';
-import { createGamedayStore } from '../../src/state/store.ts';
 
 class RefusingBudget extends MemoryBudget {
   refuseWith: ReservationStop | null = null;
@@ -26,7 +25,7 @@ async function runRefusedWith(why: ReservationStop): Promise<{ summary: Summary;
   plan.fault = { type: 'latency', latency: 1, jitter: 0, probability: 1 };
   const budget = new RefusingBudget({ costPerRequestUsd: 0.001, experimentCapUsd: 100, dayCapUsd: 500 });
   const events: GamedayEvent[] = [];
-  const run = new ExperimentRun({ plan, experimentId: 'refusal-test', budget, store: createGamedayStore(), emit: (e) => events.push(e) });
+  const run = new ExperimentRun({ plan, experimentId: 'refusal-test', budget, emit: (e) => events.push(e) });
   run.onEvent((e) => {
     if (e.type === 'phase' && e.phase === 'observe') budget.refuseWith = why;
   });

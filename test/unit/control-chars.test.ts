@@ -16,7 +16,6 @@ import { ndjsonReporter } from '../../src/headless/ndjson-reporter.ts';
 import { makeRedactor } from '../../src/headless/redact.ts';
 import { renderReport } from '../../src/headless/report-markdown.ts';
 import { textReporter } from '../../src/headless/text-reporter.ts';
-import { createGamedayStore } from '../../src/state/store.ts';
 
 // clear the screen, retitle the window, an 8-bit CSI, and a forged line
 const NAME = 'evil\u001b[2J\u001b]0;pwned\u0007\u009b31mname\nFORGED: all clear';
@@ -48,7 +47,7 @@ function expectNeutralised(text: string) {
 describe('control characters are shown, not obeyed', () => {
   it('in the text output', () => {
     const { out, text } = capture();
-    const report = textReporter(out, (t) => t, createGamedayStore({ nowMs: 0 }));
+    const report = textReporter(out, (t) => t);
     report({ type: 'note', ts, text: NOTE, source: 'user' });
     report({ type: 'phase', ts, phase: 'baseline', detail: NAME });
     report({ type: 'summary', ts, ...summary });
@@ -120,7 +119,7 @@ describe('control characters are shown, not obeyed', () => {
 
   it('the redactor runs before the escaping: a secret holding a control character still goes', () => {
     const { out, text } = capture();
-    const report = textReporter(out, makeRedactor(['to\tken']), createGamedayStore({ nowMs: 0 }));
+    const report = textReporter(out, makeRedactor(['to\tken']));
     report({ type: 'note', ts, text: 'used to\tken', source: 'user' });
     expect(text()).toContain('note: used ***');
   });

@@ -19,7 +19,7 @@ const noRedact = (s: string) => s;
 
 const slis = (p95: number) => ({ p95LatencyMs: p95, errorRate: 0, availability: 1, healthFailures: 0, samples: 40, throughputRps: 10 });
 const budget = { costPerRequestUsd: 0.001, experimentSpentUsd: 0.1, experimentCapUsd: 50, daySpentUsd: 0.1, dayReservedUsd: 0, dayCapUsd: 500, requestsSent: 100, burnUsdPerMin: 0.6, timeToCapMs: null };
-const tick = (ts: number, score: number, p95 = 10): GamedayEvent => ({ type: 'tick', ts, phase: 'observe', slis: slis(p95), budget, impact: { score, band: 'low', driver: null, peak: score }, faultActive: true });
+const tick = (ts: number, score: number, p95 = 10): GamedayEvent => ({ type: 'tick', ts, phase: 'observe', slis: slis(p95), budget, impact: { score, band: 'low', driver: null, peak: score }, faultActive: true, byOutcome: { ok: 100, error: 0, timeout: 0, reset: 0, refused: 0 } });
 const summary: Summary = { status: 'passed', exitCode: 0, experiment: 'exp', experimentId: 'e1', spentUsd: 0.1, requests: 100, detectionMs: null, recoveryMs: 100, peakImpact: 40, trigger: 'duration', reason: 'duration reached; recovery verified', faultRemoved: true, recoveryVerified: true, durationMs: 5000, journalPath: '/j' };
 const events: GamedayEvent[] = [
   { type: 'phase', ts: 1000, phase: 'preflight' },

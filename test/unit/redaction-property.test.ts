@@ -13,7 +13,6 @@ import { makeRedactor, redactedJson, SecretRegistry } from '../../src/headless/r
 import { rng } from '../helpers/rng.ts';
 import { renderReport } from '../../src/headless/report-markdown.ts';
 import { textReporter } from '../../src/headless/text-reporter.ts';
-import { createGamedayStore } from '../../src/state/store.ts';
 
 const CASES = 300;
 
@@ -82,7 +81,7 @@ function faces(url: string, token: string, redact: (t: string) => string): { nam
   ];
 
   const text = capture();
-  const textFace = textReporter(text.out, redact, createGamedayStore({ nowMs: 0 }));
+  const textFace = textReporter(text.out, redact);
   const ndjson = capture();
   const ndjsonFace = ndjsonReporter(ndjson.out, redact);
   for (const e of events) {

@@ -1,0 +1,71 @@
+// Preflight: the latch is clear, the money covers the baseline, the fault driver is ready, the
+// target answers and is healthy. Any failure refuses the run with nothing injected.
+import { formatDurationMs } from '../../config/duration.ts';
+import { describeProxyFault } from '../../faults/driver.ts';
+import { availableUsd, estimateCost } from '../budget-watch.ts';
+import type { RunContext } from '../context.ts';
+import { HealthProber } from '../health.ts';
+import { toProxyFault } from '../topology.ts';
+
+/** What the faces show of the experiment; the demo's address is known once its topology is up. */
+function announce(ctx: RunContext, targetUrl?: string): void {
+  const p = ctx.plan;
+  const proxyFault = toProxyFault(p.fault);
+  const s = p.slo;
+  ctx.emit({
+    type: 'experiment',
+    experiment: {
+      id: ctx.deps.experimentId,
+      name: p.name,
+      targetUrl: targetUrl ?? p.targetUrl ?? 'embedded demo',
+      faultLabel: proxyFault ? describeProxyFault(proxyFault) : p.fault.type,
+      rps: p.traffic.rps,
+      durationMs: p.schedule.durationMs,
+      baselineMs: p.schedule.baselineMs,
+      demo: p.targetUrl === undefined,
+    },
+    thresholds: { p95LatencyMs: s.p95LatencyMs, errorRate: s.errorRate, availability: s.availability, healthFailures: s.healthFailures },
+    minSamples: s.minSamples,
+  });
+}
+
+function checkBudget(ctx: RunContext): void {
+  const p = ctx.plan;
+  const totals = ctx.deps.budget.totals();
+  const leftUsd = availableUsd(totals);
+  const { warmupMs, baselineMs, durationMs, recoveryWindowMs } = p.schedule;
+  const runMs = warmupMs + baselineMs + durationMs + recoveryWindowMs;
+  const est = estimateCost({ rps: p.traffic.rps, costPerRequestUsd: p.budget.costPerRequestUsd, baselineMs: warmupMs + baselineMs, durationMs, recoveryWindowMs, availableUsd: leftUsd });
+  const estimate = `estimated $${est.totalUsd.toFixed(2)} (${p.traffic.rps} rps × ${formatDurationMs(runMs)} × $${p.budget.costPerRequestUsd}); $${leftUsd.toFixed(2)} available`;
+  const short =
+    `baseline needs $${est.baselineUsd.toFixed(2)}, only $${Math.max(0, leftUsd).toFixed(2)} left (experiment cap $${totals.experimentCapUsd}, ` +
+    `day $${totals.daySpentUsd.toFixed(2)} spent + $${totals.dayReservedUsd.toFixed(2)} held of $${totals.dayCapUsd})`;
+  ctx.check('budget covers baseline', est.coversBaseline, est.coversBaseline ? estimate : short);
+  if (!est.coversAll) {
+    ctx.emit({ type: 'note', source: 'engine', text: `budget covers about ${formatDurationMs(est.affordableMs)} of ${formatDurationMs(runMs)}: the run will stop at the cap` });
+  }
+}
+
+export async function preflight(ctx: RunContext): Promise<void> {
+  const p = ctx.plan;
+  announce(ctx);
+  ctx.setPhase('preflight');
+  const latched = ctx.deps.link?.stopLatched() ?? false;
+  ctx.check('emergency-stop latch', !latched, latched ? 'latched: run `gameday emergency-stop --clear` first' : 'clear');
+  checkBudget(ctx);
+
+  try {
+    ctx.topology = await ctx.deps.buildTopology(p);
+  } catch (err) {
+    ctx.check('fault driver ready', false, (err as Error).message);
+  }
+  const topo = ctx.topology!;
+  ctx.check('fault driver ready', true, topo.driver.label);
+  if (topo.demo) announce(ctx, `${topo.targetUrl} (embedded demo)`);
+
+  ctx.health = new HealthProber({ url: topo.healthUrl, intervalMs: p.health.intervalMs, timeoutMs: p.health.timeoutMs });
+  const probe = await ctx.health.probeOnce();
+  const answered = probe.status !== undefined;
+  ctx.check('target reachable', answered, answered ? `${topo.healthUrl} answered in ${Math.round(probe.latencyMs)}ms` : `${topo.healthUrl}: ${probe.error ?? 'no answer'}`);
+  ctx.check('target healthy', probe.ok, `${topo.healthUrl} → HTTP ${probe.status}`);
+}
