@@ -338,7 +338,7 @@ const MiB = (n: number) => `${n / 1024 / 1024} MiB`;
  * growing; validates every line (exit 1 by field path, through ConfigError). A torn last line, from a
  * controller killed mid-write, is left out.
  */
-export async function readJournal(path: string): Promise<Journal> {
+export async function readJournal(path: string, opts: { allEvents?: boolean } = {}): Promise<Journal> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -350,7 +350,7 @@ export async function readJournal(path: string): Promise<Journal> {
     const st = await fh.stat();
     if (st.isDirectory()) throw refuse(path, 'is a directory, not a journal');
     if (st.isFile() && st.size > JOURNAL_MAX_BYTES) throw refuse(path, `${st.size} bytes: over the journal size limit of ${MiB(JOURNAL_MAX_BYTES)}`);
-    const reader = new JournalReader(path);
+    const reader = new JournalReader(path, opts.allEvents ?? false);
     const buf = Buffer.allocUnsafe(64 * 1024);
     let total = 0;
     let pending: Buffer[] = [];
@@ -405,7 +405,11 @@ class JournalReader {
   private v1Text: string[] = [];
   private v1Bytes = 0;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    /** every event, in order (to rebuild the faces' state), instead of what a report needs */
+    private readonly allEvents: boolean,
+  ) {}
 
   lineTooLong(): ConfigError {
     return refuse(this.path, `line ${this.lineNo + 1}: longer than ${MiB(JOURNAL_MAX_LINE_BYTES)}; not a gameday journal`);
@@ -491,6 +495,10 @@ class JournalReader {
   }
 
   private keep(e: GamedayEvent): void {
+    if (this.allEvents) {
+      this.kept.push(e);
+      return;
+    }
     if (e.type === 'tick') {
       if (!this.worst || e.impact.score > this.worst.event.impact.score) this.worst = { event: e, at: this.kept.length };
     } else if (this.kept.length < MAX_KEPT_EVENTS || e.type === 'summary') {
