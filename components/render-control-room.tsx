@@ -26,14 +26,6 @@ export interface ControlRoom {
   unmount(): void;
 }
 
-/** The control room needs a terminal on both ends and raw-mode keys; otherwise run headless. */
-export function canRenderControlRoom(
-  stdin: NodeJS.ReadStream = process.stdin,
-  stdout: NodeJS.WriteStream = process.stdout,
-): boolean {
-  return Boolean(stdin?.isTTY && stdout?.isTTY && typeof stdin.setRawMode === 'function');
-}
-
 export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
   let unmounted = false;
   const frameListeners = new Set<() => void>();

@@ -13,6 +13,7 @@ import { spawnWatchdog } from '../engine/watchdog.ts';
 import { checkJournalPath, defaultJournalPath, JournalWriter } from '../headless/journal.ts';
 import { ndjsonReporter } from '../headless/ndjson-reporter.ts';
 import { makeRedactor, registerSecretsIn } from '../headless/redact.ts';
+import { runsHeadless } from '../headless/face-choice.ts';
 import { guardedOutput } from '../headless/output.ts';
 import { formatSummary, textReporter } from '../headless/text-reporter.ts';
 import { createGamedayStore, storeFace, type GamedayStore } from '../state/store.ts';
@@ -84,11 +85,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
   for (const [sig, h] of handlers) process.on(sig, h);
 
   const redact = makeRedactor();
-  // The control room needs a terminal on both ends with raw-mode keys; anything else runs headless.
-  // Under CI, Ink draws only its final frame, so a CI job gets the headless face too.
-  const inCi = ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => process.env[k] && process.env[k] !== '0' && process.env[k] !== 'false');
-  const headless =
-    Boolean(opts.headless) || inCi || !process.stdout.isTTY || !process.stdin.isTTY || typeof process.stdin.setRawMode !== 'function';
+  const headless = runsHeadless(Boolean(opts.headless));
   const out = process.stdout;
   let started = false;
   try {

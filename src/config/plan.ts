@@ -20,8 +20,6 @@ export interface RunFlags {
 }
 
 export interface RunPlan {
-  config: Config;
-  experiment: Experiment;
   /** where the experiment came from (file path or template name) */
   source: string;
   name: string;
@@ -127,8 +125,6 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
   if (problems.length) throw new ConfigError(problems);
 
   return {
-    config,
-    experiment,
     source,
     name: experiment.name,
     targetUrl,
@@ -193,6 +189,5 @@ function processKillProblems(f: Extract<FaultSpec, { type: 'process-kill' }>, ta
 
 /** The plan as the journal records it: plain data, secrets redacted by the journal writer. */
 export function describePlan(plan: RunPlan): Record<string, unknown> {
-  const { config: _config, experiment: _experiment, ...rest } = plan;
-  return rest;
+  return { ...plan };
 }

@@ -138,6 +138,11 @@ export class RunContext {
     this.requestStop('error', `${DECLARED_DEAD} (seen by ${seenBy}): its reservation counts as spent; stopping`, true);
   }
 
+  /** Fail closed: a ledger that cannot grant money (or take the spend) is as good as a stop. */
+  ledgerFailed(err: Error | null): void {
+    this.requestStop('error', `the budget ledger failed: ${err?.message ?? 'unknown error'}`, true);
+  }
+
   /** The phase loop's sleep is cut short: a trigger or a stop is in. */
   wakeUp(): void {
     this.wake?.();

@@ -41,7 +41,7 @@ export class Monitor {
     const t = ctx.now();
     // The generator reports the live spend itself; a ledger that failed it fails the run closed.
     const ledgerError = ctx.traffic?.budgetError;
-    if (ledgerError && !ctx.stop) ctx.requestStop('error', `the budget ledger failed: ${ledgerError.message}`, true);
+    if (ledgerError && !ctx.stop) ctx.ledgerFailed(ledgerError);
     const judged = evaluateGuards(ctx.guards, t);
     const budget = this.budget();
     this.heartbeat();

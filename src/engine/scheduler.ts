@@ -1,15 +1,14 @@
 // Open-loop schedule maths. Request i of a segment is due at a fixed time whatever happened to the
 // requests before it, so a slow target cannot slow the sender down and hide its own slowness.
 
-/** A segment of constant rate: request `firstIndex` is due at `startMs`, then one every 1000/rps ms. */
+/** A constant rate: request 0 is due at `startMs`, then one every 1000/rps ms. */
 export interface Schedule {
   readonly startMs: number;
-  readonly firstIndex: number;
   readonly rps: number;
 }
 
 export function createSchedule(startMs: number, rps: number): Schedule {
-  return { startMs, firstIndex: 0, rps };
+  return { startMs, rps };
 }
 
 /** Scheduled send time of the i-th request (counted from 0) of a segment starting at `startMs`. */
@@ -23,25 +22,12 @@ export function dueCount(startMs: number, rps: number, nowMs: number): number {
   return Math.floor(((nowMs - startMs) * rps) / 1000) + 1;
 }
 
-/** Scheduled send time of request `index` (global count) in a schedule. */
+/** Scheduled send time of request `index` in a schedule. */
 export function scheduledAtMs(s: Schedule, index: number): number {
-  return sendTimeMs(s.startMs, s.rps, index - s.firstIndex);
+  return sendTimeMs(s.startMs, s.rps, index);
 }
 
-/** Global count of requests due at `nowMs`: every index below it is due. */
+/** Count of requests due at `nowMs`: every index below it is due. */
 export function dueTotal(s: Schedule, nowMs: number): number {
-  return s.firstIndex + dueCount(s.startMs, s.rps, nowMs);
-}
-
-/**
- * Re-anchors the schedule at a new rate. Requests already due keep their times; the next one is
- * due one new interval after the last due one, but never in the past (a faster rate must not
- * release a burst to "catch up" on the time since the last request).
- */
-export function changeRate(s: Schedule, nowMs: number, rps: number): Schedule {
-  const due = dueTotal(s, nowMs);
-  if (due === s.firstIndex) return { startMs: Math.max(s.startMs, nowMs), firstIndex: due, rps };
-  const lastMs = scheduledAtMs(s, due - 1);
-  const nextMs = rps > 0 ? lastMs + 1000 / rps : nowMs;
-  return { startMs: Math.max(nowMs, nextMs), firstIndex: due, rps };
+  return dueCount(s.startMs, s.rps, nowMs);
 }

@@ -37,6 +37,9 @@ export function toProxyFault(f: FaultSpec): ProxyFault | null {
   }
 }
 
+/** The watchdog's way to bring back a process stopped with SIGSTOP. */
+const thaw = (pid: number): WatchdogPlan['commands'][number] => ({ argv: ['kill', '-CONT', String(pid)], timeoutMs: 5_000 });
+
 function splitHostPort(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
@@ -58,7 +61,7 @@ export async function buildTopology(plan: RunPlan): Promise<Topology> {
       if (killsPrimary && demo.primaryProcess) {
         const kill = new ProcessKillDriver({ pidFile: demo.primaryProcess.pidFile, signal: f.signal, restart: demo.primaryProcess.restart, timeoutMs: 30_000, subject: "the demo's pricing dependency" });
         // A frozen process cannot notice that its gameday died: the watchdog thaws it, then it exits.
-        if (f.signal === 'SIGSTOP') rollbackPlan = { commands: [{ argv: ['kill', '-CONT', String(kill.check())], timeoutMs: 5_000 }] };
+        if (f.signal === 'SIGSTOP') rollbackPlan = { commands: [thaw(kill.check())] };
         driver = kill;
       } else if (proxyFault) {
         driver = new ProxyFaultDriver({ proxy: demo.proxy, fault: proxyFault, standbyUrl: demo.standbyUrl, ownsProxy: false });
@@ -118,7 +121,7 @@ export async function buildTopology(plan: RunPlan): Promise<Topology> {
     // Preflight: the process must exist now; its pid is what a watchdog would SIGCONT.
     const pid = kill.check();
     driver = kill;
-    restore = f.signal === 'SIGSTOP' ? { argv: ['kill', '-CONT', String(pid)], timeoutMs: 5_000 } : { argv: f.restart!, timeoutMs: f.timeout };
+    restore = f.signal === 'SIGSTOP' ? thaw(pid) : { argv: f.restart!, timeoutMs: f.timeout };
   } else {
     throw new Error(`no driver for fault type ${(f as FaultSpec).type}`);
   }

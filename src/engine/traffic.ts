@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { BudgetAccount, ReserveResult } from '../budget/budget.ts';
 import { adjustInFlightLimit, createInFlightLimit, GROW_EVERY_MS, type InFlightLimit } from './in-flight-limit.ts';
 import { nextChunkRequests } from './reservation-size.ts';
-import { changeRate, createSchedule, dueTotal, scheduledAtMs, type Schedule } from './scheduler.ts';
+import { createSchedule, dueTotal, scheduledAtMs, type Schedule } from './scheduler.ts';
 import type { SloWindow } from './slo-window.ts';
 import { OUTCOMES, type Outcome } from './slis.ts';
 
@@ -83,6 +83,17 @@ export function outcomeOfError(err: unknown): Outcome {
   return 'reset';
 }
 
+/**
+ * Both queues are an array and the index of their oldest live entry (O(1) dequeue). The consumed
+ * head is dropped once the queue is empty, or once it is most of a large array: amortised O(1).
+ * Null when nothing needs to change (the common case: no allocation).
+ */
+function compacted<T>(items: T[], head: number): [T[], number] | null {
+  if (head === 0) return null;
+  if (head === items.length) return [[], 0];
+  return head > 1024 && head * 2 > items.length ? [items.slice(head), 0] : null;
+}
+
 /** Connections: enough for every request that can be in flight at once (rps × timeout). */
 export function defaultConnections(rps: number, timeoutMs: number, maxInFlight: number): number {
   const concurrency = Math.ceil((Math.max(rps, 1) * timeoutMs) / 1000) + 1;
@@ -147,7 +158,7 @@ export class TrafficGenerator {
   };
   private drainScheduled = false;
 
-  private rps: number;
+  private readonly rps: number;
   private schedule: Schedule | null = null;
   /** global index of the next request to issue (send or backlog) */
   private nextIndex = 0;
@@ -228,17 +239,6 @@ export class TrafficGenerator {
     if (this.schedule !== null || this.stopping) return;
     this.schedule = createSchedule(this.clock(), this.rps);
     this.tick();
-  }
-
-  setRps(rps: number): void {
-    if (!(rps >= 0) || !Number.isFinite(rps)) throw new Error(`rps must be a finite number ≥ 0, got ${rps}`);
-    if (this.schedule !== null && !this.stopping) {
-      // Issue what is due under the old rate first, so those requests keep their times.
-      const nowMs = this.clock();
-      this.pump(nowMs);
-      this.schedule = changeRate(this.schedule, nowMs, rps);
-    }
-    this.rps = rps;
   }
 
   /**
@@ -494,10 +494,8 @@ export class TrafficGenerator {
       }
       this.inFlightHead++;
     }
-    if (this.inFlightHead > 1024 && this.inFlightHead * 2 > q.length) {
-      this.inFlightQueue = q.slice(this.inFlightHead);
-      this.inFlightHead = 0;
-    }
+    const inFlight = compacted(q, this.inFlightHead);
+    if (inFlight) [this.inFlightQueue, this.inFlightHead] = inFlight;
   }
 
   private adjustLimit(nowMs: number): void {
@@ -541,11 +539,8 @@ export class TrafficGenerator {
   }
 
   private compactBacklog(): void {
-    if (this.backlogHead === this.backlog.length) this.clearBacklog();
-    else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
-      this.backlog = this.backlog.slice(this.backlogHead);
-      this.backlogHead = 0;
-    }
+    const backlog = compacted(this.backlog, this.backlogHead);
+    if (backlog) [this.backlog, this.backlogHead] = backlog;
   }
 
   private async shutdown(): Promise<void> {

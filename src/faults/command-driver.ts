@@ -1,6 +1,6 @@
 // The fault driver for `command` faults: the user's own argv to put a fault in and take it out
 // (tc, iptables, kubectl, a feature flag…). Removing it needs this process or a watchdog to run the
-// restore command, so the engine must write a rollback plan first (external = true).
+// restore command, so the topology gives the engine a rollback plan to write first.
 import { execa } from 'execa';
 import type { FaultDriver } from './driver.ts';
 
@@ -58,7 +58,6 @@ export interface CommandFaultSpec {
 }
 
 export class CommandFaultDriver implements FaultDriver {
-  readonly external = true;
   readonly label: string;
   private readonly spec: CommandFaultSpec;
   /** set as soon as inject starts: a half-run inject may have changed something */

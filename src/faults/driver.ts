@@ -12,8 +12,6 @@ export type ProxyFault =
 export interface FaultDriver {
   /** for people: "latency 800ms ±50ms on 100% via 127.0.0.1:7001" */
   readonly label: string;
-  /** true when removing this driver's fault needs somebody alive to do it (watchdog plan needed) */
-  readonly external: boolean;
   inject(): Promise<void>;
   /** Take the fault out. Idempotent; throws when the fault may still be in. */
   remove(): Promise<void>;

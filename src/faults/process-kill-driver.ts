@@ -17,7 +17,6 @@ export interface ProcessKillOptions {
 }
 
 export class ProcessKillDriver implements FaultDriver {
-  readonly external = true;
   readonly label: string;
   private hitPid: number | null = null;
 

@@ -1,5 +1,5 @@
 // The fault driver for the built-in proxy: the fault lives in this process, so taking it out needs
-// nobody else (external = false) and cannot fail while the process is alive.
+// nobody else (no rollback plan) and cannot fail while the process is alive.
 import { describeProxyFault, type FaultDriver, type ProxyFault } from './driver.ts';
 import type { FaultProxy } from './proxy.ts';
 
@@ -13,7 +13,6 @@ export interface ProxyFaultDriverOptions {
 }
 
 export class ProxyFaultDriver implements FaultDriver {
-  readonly external = false;
   readonly label: string;
   readonly proxy: FaultProxy;
   private readonly fault: ProxyFault;

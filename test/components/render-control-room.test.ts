@@ -1,6 +1,7 @@
 // The entry point the run command uses: real Ink render options, Ctrl+C as an emergency stop.
 import { describe, expect, it, vi } from 'vitest';
-import { canRenderControlRoom, renderControlRoom } from '../../components/render-control-room.tsx';
+import { renderControlRoom } from '../../components/render-control-room.tsx';
+import { canRenderControlRoom } from '../../src/headless/face-choice.ts';
 import { fakeControls, finishedStore, liveStore } from './fixtures.ts';
 import { FakeStdin, FakeStdout, plain, tick } from './render-at.ts';
 

@@ -5,7 +5,8 @@
 import { createGamedayStore, storeFace, type RunControls } from '../../src/state/store.ts';
 import type { RunStatus, Summary } from '../../src/engine/events.ts';
 import { EXIT_CODE } from '../../src/engine/events.ts';
-import { canRenderControlRoom, renderControlRoom } from '../../components/render-control-room.tsx';
+import { renderControlRoom } from '../../components/render-control-room.tsx';
+import { canRenderControlRoom } from '../../src/headless/face-choice.ts';
 import { liveState } from '../components/fixtures.ts';
 
 const start = Date.now();

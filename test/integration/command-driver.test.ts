@@ -50,7 +50,6 @@ describe('CommandFaultDriver', () => {
   it('injects and restores with real commands; remove is idempotent', async () => {
     const marker = join(dir, 'fault-1');
     const driver = new CommandFaultDriver({ inject: writeMarker(marker), restore: removeMarker(marker), timeoutMs: 10_000 });
-    expect(driver.external).toBe(true);
     expect(driver.label).toContain('command:');
 
     await driver.inject();

@@ -340,7 +340,6 @@ describe('ProxyFaultDriver', () => {
   it('injects, removes idempotently, pauses and resumes', async () => {
     const fault = { type: 'errors' as const, status: 503, probability: 1 };
     const driver = new ProxyFaultDriver({ proxy, fault });
-    expect(driver.external).toBe(false);
     expect(driver.label).toBe(`HTTP 503 via 127.0.0.1:${proxy.port}`);
     await driver.inject();
     expect((await get(`${proxy.url}/`)).status).toBe(503);

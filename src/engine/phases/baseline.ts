@@ -10,8 +10,7 @@ import { TrafficGenerator, type BudgetExhaustion } from '../traffic.ts';
 /** When the money runs out or the ledger says stop, the run stops, and says why. */
 function onBudgetExhausted(ctx: RunContext, limitedBy: BudgetExhaustion): void {
   ctx.budgetExhausted = limitedBy;
-  // Fail closed: a ledger that cannot grant money is as good as a stop.
-  if (limitedBy === 'ledger-error') ctx.requestStop('error', `the budget ledger failed: ${ctx.traffic?.budgetError?.message ?? 'unknown error'}`, true);
+  if (limitedBy === 'ledger-error') ctx.ledgerFailed(ctx.traffic?.budgetError ?? null);
   else if (limitedBy === 'emergency-stop') ctx.emergencyStop('emergency-stop latch, seen by a reservation');
   else if (limitedBy === 'not-running') ctx.declaredDead('a reservation');
   else ctx.requestStop('budget', `${limitedBy} budget reached`, false);
