@@ -8,7 +8,11 @@ import { printError } from '../errors/report.ts';
 import { printable } from '../headless/printable.ts';
 import { makeRedactor } from '../headless/redact.ts';
 
-export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<ExitCode> {
+export async function recoverCommand(
+  opts: { stateDir: string },
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<ExitCode> {
   // a rollback command's output may carry a token, and names and stderr may hold ESC or newlines:
   // people see it redacted, one line each
   const redact = makeRedactor();

@@ -19,8 +19,9 @@ export function ledgerOpenError(err: unknown): unknown {
 
 /** A failure from registering the experiment onwards; `started`: the run itself had begun. */
 export function runError(err: unknown, started: boolean): unknown {
-  if (err instanceof StopLatchedError) return new GamedayError(`refusing to run: ${err.message}`, { exitCode: EXIT_CODE.refused, cause: err });
+  const refused = (message: string) => new GamedayError(`refusing to run: ${message}`, { exitCode: EXIT_CODE.refused, cause: err });
+  if (err instanceof StopLatchedError) return refused(err.message);
   if (!(err instanceof LedgerError)) return err;
-  if (!started) return new GamedayError(`refusing to run: ledger error: ${err.message}`, { exitCode: EXIT_CODE.refused, cause: err });
+  if (!started) return refused(`ledger error: ${err.message}`);
   return new GamedayError(`ledger error: ${err.message}`, { exitCode: EXIT_CODE['rollback-failed'], cause: err });
 }

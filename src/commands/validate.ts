@@ -5,7 +5,11 @@ import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
 import { printable } from '../headless/printable.ts';
 import { makeRedactor, registerSecretsIn } from '../headless/redact.ts';
 
-export async function validateCommand(file: string, opts: { config?: string }, out: NodeJS.WritableStream = process.stdout): Promise<ExitCode> {
+export async function validateCommand(
+  file: string,
+  opts: { config?: string },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<ExitCode> {
   // every problem by field path: a ConfigError, printed by cli.ts (exit 1)
   const plan = resolveRunPlan({ experiment: file, config: opts.config });
   // the file's URLs may carry credentials in forms the URL parser cannot see in the line below

@@ -8,7 +8,8 @@ export class ConfigError extends GamedayError {
     readonly problems: string[],
     readonly source?: string,
   ) {
-    super(`${source ? `${source}: ` : ''}${problems.length === 1 ? problems[0] : `${problems.length} problems`}`, { exitCode: EXIT.failed });
+    const what = problems.length === 1 ? problems[0] : `${problems.length} problems`;
+    super(`${source ? `${source}: ` : ''}${what}`, { exitCode: EXIT.failed });
     this.name = 'ConfigError';
   }
 

@@ -10,7 +10,8 @@ const notADir = () => writeFile(tempDir(), 'state', 'not a directory\n');
 describe('errors through the CLI: a message, no stack, the exit code', () => {
   it('run: a ledger that cannot be opened is a refusal, exit 2', async () => {
     const journal = join(tempDir(), 'j.json');
-    const r = await runCli(['run', '--experiment-type', 'latency', '--headless', '--journal', journal, '--state-dir', notADir()], { timeoutMs: 30_000 });
+    const args = ['run', '--experiment-type', 'latency', '--headless', '--journal', journal, '--state-dir', notADir()];
+    const r = await runCli(args, { timeoutMs: 30_000 });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/^gameday: refusing to run: budget ledger .*not a directory/);
     expect(r.stderr).not.toMatch(STACK);

@@ -60,19 +60,23 @@ describe('each error: its code and its message, no stack', () => {
     const err = new LedgerError('/s/ledger.sqlite', 'file is not a database', 'Move it aside', { cause: new Error('SQLITE_NOTADB') });
     expect(err.name).toBe('LedgerError');
     expect(err.cause).toBeInstanceOf(Error);
-    expect(mapped(err)).toEqual({ code: EXIT.failed, stderr: 'gameday: budget ledger /s/ledger.sqlite: file is not a database. Move it aside\n' });
+    const stderr = 'gameday: budget ledger /s/ledger.sqlite: file is not a database. Move it aside\n';
+    expect(mapped(err)).toEqual({ code: EXIT.failed, stderr });
   });
 
   it('StopLatchedError: exit 2, a refusal', () => {
     const err = new StopLatchedError(0, 'ops@host (pid 7)');
     expect(mapped(err)).toEqual({
       code: EXIT.refused,
-      stderr: 'gameday: the emergency stop is latched (since 1970-01-01T00:00:00.000Z, by ops@host (pid 7)); no experiment starts until `gameday emergency-stop --clear`\n',
+      stderr:
+        'gameday: the emergency stop is latched (since 1970-01-01T00:00:00.000Z, by ops@host (pid 7)); ' +
+        'no experiment starts until `gameday emergency-stop --clear`\n',
     });
   });
 
   it('StateDirError: exit 1', () => {
-    expect(mapped(new StateDirError('state dir /x exists but is not a directory'))).toEqual({ code: 1, stderr: 'gameday: state dir /x exists but is not a directory\n' });
+    const err = new StateDirError('state dir /x exists but is not a directory');
+    expect(mapped(err)).toEqual({ code: 1, stderr: 'gameday: state dir /x exists but is not a directory\n' });
   });
 
   it('a GamedayError with a hint: the hint on a line of its own', () => {
@@ -87,8 +91,11 @@ describe('each error: its code and its message, no stack', () => {
     const err = new LedgerError(`/s\u001b[2J/ledger.sqlite`, `open failed for ${url}\nforged line`, 'retry');
     const { code, stderr } = mapped(err, makeRedactor(['s3cret-token']));
     expect(code).toBe(1);
-    expect(stderr).toBe('gameday: budget ledger /s\\x1b[2J/ledger.sqlite: open failed for http://ops:***@127.0.0.1:1\\nforged line. retry\n');
-    const config = mapped(new ConfigError([`MY_TOKEN: "s3cret-token" is\nnot a number`], `exp ${url}.yaml`), makeRedactor(['s3cret-token']));
+    expect(stderr).toBe(
+      'gameday: budget ledger /s\\x1b[2J/ledger.sqlite: open failed for http://ops:***@127.0.0.1:1\\nforged line. retry\n',
+    );
+    const configError = new ConfigError([`MY_TOKEN: "s3cret-token" is\nnot a number`], `exp ${url}.yaml`);
+    const config = mapped(configError, makeRedactor(['s3cret-token']));
     expect(config.stderr).toBe('exp http://ops:***@127.0.0.1:1.yaml:\n  - MY_TOKEN: "***" is\\nnot a number\n');
     expect(config.stderr).not.toMatch(STACK);
   });
