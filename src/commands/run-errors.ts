@@ -1,8 +1,8 @@
 // What a failure means to `run` depends on how far the run got: the one place that decides it.
 //   - A ledger that cannot be opened, or fails before the experiment started: a refusal (exit 2),
 //     nothing was injected.
-//   - A ledger failure once the run started: the fault may be in and the ledger cannot say it is
-//     out, so exit 6, faults may remain.
+//   - A ledger failure once the run started: the fault may have gone in and the run did not end
+//     through its own rollback, so exit 6, faults may remain.
 //   - The emergency stop latched: a refusal (StopLatchedError's own code).
 //   - Anything else keeps its own code (a ConfigError: 1); what is not a GamedayError is a bug.
 // Each keeps the cause; the message says which of these it was.
