@@ -1,6 +1,8 @@
-// gameday's command line. Each command lives in src/commands; this file only parses arguments.
-import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from './config/errors.ts';
+// gameday's command line. Each command lives in src/commands; this file only parses arguments and
+// turns whatever a command threw into its exit code, in one place (src/errors/report.ts).
+import { Command, Option } from 'commander';
+import { EXIT } from './errors/exit-codes.ts';
+import { exitCodeFor } from './errors/report.ts';
 import { printable } from './headless/printable.ts';
 import { makeRedactor } from './headless/redact.ts';
 
@@ -25,7 +27,7 @@ const withCommon = (cmd: Command): Command =>
     .option('--config <file>', 'config file overriding config/default.yaml')
     .option('--state-dir <dir>', 'ledger and journals (env GAMEDAY_STATE_DIR; default $XDG_STATE_HOME/gameday)');
 
-let exitCode = 0;
+let exitCode: number = EXIT.ok;
 
 withCommon(
   program
@@ -91,17 +93,8 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) {
-    // --help and --version end here with code 0; usage mistakes with 1.
-    exitCode = err.exitCode === 0 ? 0 : 1;
-  } else if (err instanceof ConfigError) {
-    const { printConfigError } = await import('./commands/common.ts');
-    printConfigError(err, process.stderr, redact);
-    exitCode = 1;
-  } else {
-    process.stderr.write(shown(`gameday: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`) + '\n');
-    exitCode = 70;
-  }
+  // a GamedayError: its message, no stack, its code; commander's own: 0 or 1; anything else: a bug, 70
+  exitCode = exitCodeFor(err, process.stderr, redact);
 }
 process.exitCode = exitCode;
 // Anything still holding the event loop (a socket in TIME_WAIT handling, a stray timer) must not

@@ -1,22 +1,27 @@
 // Failing closed: anything wrong with the ledger (corrupt, not a database, unreadable, locked for
 // too long, written by a newer gameday) is a LedgerError that names the file and what to do. The
 // ledger is never deleted or reset to get past one — that would forget money already spent.
+// Its exit code is the ledger commands' (1: the ledger cannot be used); `run` maps it to a refusal
+// or, once the fault may be in, to 6 (commands/run-errors.ts).
 import Database from 'better-sqlite3';
+import { EXIT } from '../errors/exit-codes.ts';
+import { GamedayError } from '../errors/gameday-error.ts';
 
-export class LedgerError extends Error {
+export class LedgerError extends GamedayError {
   override name = 'LedgerError';
   constructor(
     readonly file: string,
     problem: string,
+    // part of the message (one line, as scripts and the tests read it), so not a separate hint
     advice: string,
     options?: { cause?: unknown },
   ) {
-    super(`budget ledger ${file}: ${problem}. ${advice}`, options);
+    super(`budget ledger ${file}: ${problem}. ${advice}`, { exitCode: EXIT.failed, cause: options?.cause });
   }
 }
 
 /** No new experiment while the emergency stop is latched (run exits 2). */
-export class StopLatchedError extends Error {
+export class StopLatchedError extends GamedayError {
   override name = 'StopLatchedError';
   constructor(
     readonly atMs: number,
@@ -25,6 +30,7 @@ export class StopLatchedError extends Error {
     super(
       `the emergency stop is latched (since ${new Date(atMs).toISOString()}, by ${by}); ` +
         'no experiment starts until `gameday emergency-stop --clear`',
+      { exitCode: EXIT.refused },
     );
   }
 }

@@ -3,6 +3,7 @@
 import { accessSync, chmodSync, constants, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { GamedayError } from '../errors/gameday-error.ts';
 
 export function resolveStateDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (flag) return resolve(flag);
@@ -13,7 +14,8 @@ export function resolveStateDir(flag?: string, env: NodeJS.ProcessEnv = process.
   return join(env.HOME || homedir(), '.local', 'state', 'gameday');
 }
 
-export class StateDirError extends Error {
+/** A state dir that cannot hold the ledger (Ledger.open reports it as a LedgerError). */
+export class StateDirError extends GamedayError {
   override name = 'StateDirError';
 }
 

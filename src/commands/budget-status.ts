@@ -1,9 +1,10 @@
 // gameday budget-status [--json]: a read of the ledger. A state dir without a ledger is an empty
 // status, not an error, and the command does not create one just to read it; a ledger that exists
-// but cannot be read is an error (exit 1), never an empty status.
+// but cannot be read is an error (a LedgerError: exit 1), never an empty status.
 import { budgetStatusJson, buildBudgetStatus, formatBudgetStatus } from '../budget/budget-status.ts';
 import { Ledger } from '../budget/ledger.ts';
-import { ledgerErrorExit } from './common.ts';
+import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
+import { printError } from '../errors/report.ts';
 
 export async function budgetStatusCommand(opts: {
   stateDir: string;
@@ -12,7 +13,7 @@ export async function budgetStatusCommand(opts: {
   dailyCapUsd?: number;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
-}): Promise<number> {
+}): Promise<ExitCode> {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
   let ledger: Ledger | null = null;
@@ -21,9 +22,9 @@ export async function budgetStatusCommand(opts: {
     const status = buildBudgetStatus(ledger, { stateDir: opts.stateDir, dailyCapUsd: opts.dailyCapUsd });
     // experiment names are whatever the runs were given: redacted (and made printable) on the way out
     out.write(opts.json ? budgetStatusJson(status) : formatBudgetStatus(status));
-    return 0;
+    return EXIT.ok;
   } catch (e) {
-    return ledgerErrorExit(e, err);
+    return printError(e, err);
   } finally {
     ledger?.close();
   }

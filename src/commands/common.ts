@@ -1,6 +1,5 @@
-// Bits every command shares: where the state dir is, and how user mistakes are printed.
-import { ConfigError } from '../config/errors.ts';
-import { LedgerError } from '../budget/ledger-error.ts';
+// Bits every command shares: where the state dir is, and a stream for one-line messages. Errors are
+// printed in one place, src/errors/report.ts.
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveStateDir } from '../budget/state-dir.ts';
@@ -32,26 +31,4 @@ export function shownWriter(stream: Sink, redact: Redact = makeRedactor()): { wr
       return true;
     },
   };
-}
-
-/** A ConfigError as printed: each problem redacted, one line each (a newline in echoed input is shown, not obeyed). */
-export function formatConfigError(err: ConfigError, redact: Redact = makeRedactor()): string {
-  const line = (text: string) => printable(redact(text));
-  return new ConfigError(err.problems.map(line), err.source === undefined ? undefined : line(err.source)).format();
-}
-
-export function printConfigError(err: unknown, err_out: Sink = process.stderr, redact: Redact = makeRedactor()): boolean {
-  if (err instanceof ConfigError) {
-    // a line a write: a one-line writer (shownWriter) must not take the list's newlines for forged ones
-    for (const line of formatConfigError(err, redact).split('\n')) err_out.write(line + '\n');
-    return true;
-  }
-  return false;
-}
-
-/** The ledger commands' one answer to an unreadable ledger: said plainly, exit 1. Anything else is a bug. */
-export function ledgerErrorExit(e: unknown, err: Sink = process.stderr): number {
-  if (!(e instanceof LedgerError)) throw e;
-  err.write(`gameday: ${printable(makeRedactor()(e.message))}\n`);
-  return 1;
 }

@@ -7,11 +7,12 @@
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, Ledger, LedgerError, type ExperimentRow, type StopLatch } from '../budget/ledger.ts';
+import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
+import { printError } from '../errors/report.ts';
 import { pidAlive } from '../faults/pid.ts';
-import { ledgerErrorExit, shownWriter } from './common.ts';
+import { shownWriter } from './common.ts';
 
 export const EMERGENCY_STOP_TIMEOUT_MS = 30_000;
-const EXIT_NOT_ALL_STOPPED = 6;
 
 function whoAmI(): string {
   let user = process.env.USER ?? 'unknown';
@@ -61,7 +62,7 @@ export async function emergencyStopCommand(opts: {
   pollMs?: number;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
-}): Promise<number> {
+}): Promise<ExitCode> {
   // names, hosts and who latched come from the ledger: redacted, control characters shown as escapes
   const out = shownWriter(opts.out ?? process.stdout);
   const err = shownWriter(opts.err ?? process.stderr);
@@ -72,7 +73,7 @@ export async function emergencyStopCommand(opts: {
     if (opts.clear) {
       const was = ledger.clearStopLatch();
       out.write(was ? 'emergency stop cleared: experiments may start again\n' : 'the emergency stop was not latched\n');
-      return 0;
+      return EXIT.ok;
     }
 
     // Signal first, latch second: the controllers on this host stop on the signal alone, and the
@@ -113,7 +114,7 @@ export async function emergencyStopCommand(opts: {
     const targets = [...first, ...again.filter((e) => !first.some((f) => f.id === e.id))];
     if (targets.length === 0) {
       out.write('no running experiments\n');
-      return latchError ? 1 : 0;
+      return latchError ? EXIT.failed : EXIT.ok;
     }
     out.write(
       `signalled ${signalled.size} of ${targets.length} running experiment${targets.length === 1 ? '' : 's'} (${EMERGENCY_STOP_SIGNAL}); ` +
@@ -146,12 +147,12 @@ export async function emergencyStopCommand(opts: {
     }
     if (failures > 0) {
       err.write(`gameday: ${failures} of ${targets.length} experiment${targets.length === 1 ? '' : 's'} did not report rolled back\n`);
-      return EXIT_NOT_ALL_STOPPED;
+      return EXIT.faultsMayRemain;
     }
     // Everything stopped, but nothing keeps new experiments from starting: not a success.
-    return latchError ? 1 : 0;
+    return latchError ? EXIT.failed : EXIT.ok;
   } catch (e) {
-    return ledgerErrorExit(e, err);
+    return printError(e, err);
   } finally {
     ledger?.close();
   }

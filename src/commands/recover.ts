@@ -1,11 +1,18 @@
 // gameday recover: roll back experiments whose controller died.
+// Exit 0: nothing left to roll back · 6: a rollback failed, faults may remain · 1: the ledger
+// cannot be used (a LedgerError).
 import { Ledger } from '../budget/ledger.ts';
-import { ledgerErrorExit } from './common.ts';
 import { describeClaim, recoverDead } from '../engine/recovery.ts';
+import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
+import { printError } from '../errors/report.ts';
 import { printable } from '../headless/printable.ts';
 import { makeRedactor } from '../headless/redact.ts';
 
-export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function recoverCommand(
+  opts: { stateDir: string },
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<ExitCode> {
   // a rollback command's output may carry a token, and names and stderr may hold ESC or newlines:
   // people see it redacted, one line each
   const redact = makeRedactor();
@@ -14,11 +21,11 @@ export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.Wri
   try {
     if (!Ledger.exists(opts.stateDir)) {
       say(`no ledger in ${opts.stateDir}: nothing to recover`);
-      return 0;
+      return EXIT.ok;
     }
     ledger = Ledger.open(opts.stateDir);
   } catch (e) {
-    return ledgerErrorExit(e, err);
+    return printError(e, err);
   }
   try {
     const { dead, results, claimedElsewhere } = await recoverDead(ledger);
@@ -27,9 +34,9 @@ export async function recoverCommand(opts: { stateDir: string }, out: NodeJS.Wri
     // not a failure here: its executor reports the outcome, and releases the claim if it fails
     for (const c of claimedElsewhere) say(`not run here: ${describeClaim(c)}`);
     if (!dead.length && !results.length && !claimedElsewhere.length) say('nothing to recover');
-    return results.every((r) => r.ok) ? 0 : 6;
+    return results.every((r) => r.ok) ? EXIT.ok : EXIT.faultsMayRemain;
   } catch (e) {
-    return ledgerErrorExit(e, err);
+    return printError(e, err);
   } finally {
     ledger.close();
   }

@@ -2,12 +2,11 @@
 // face (the control room, or text/NDJSON when headless), write the journal, exit with its code.
 import { hostname } from 'node:os';
 // `gameday emergency-stop` signals live controllers with EMERGENCY_STOP_SIGNAL; they also read the latch each tick.
-import { EMERGENCY_STOP_SIGNAL, Ledger, LedgerError, StopLatchedError, type ExperimentHandle } from '../budget/ledger.ts';
-import { resolveStateDir, StateDirError } from '../budget/state-dir.ts';
+import { EMERGENCY_STOP_SIGNAL, Ledger, type ExperimentHandle } from '../budget/ledger.ts';
+import { resolveStateDir } from '../budget/state-dir.ts';
 import { describePlan, resolveRunPlan, type RunFlags } from '../config/plan.ts';
 import type { ControllerLink } from '../engine/run.ts';
 import { ExperimentRun } from '../engine/run.ts';
-import { EXIT_CODE } from '../engine/events.ts';
 import { describeClaim, recoverDead } from '../engine/recovery.ts';
 import { spawnWatchdog } from '../engine/watchdog.ts';
 import { checkJournalPath, defaultJournalPath, JournalWriter } from '../headless/journal.ts';
@@ -18,7 +17,8 @@ import { guardedOutput } from '../headless/output.ts';
 import { formatSummary, textReporter } from '../headless/text-reporter.ts';
 import { createGamedayStore, storeFace, type GamedayStore } from '../state/store.ts';
 import { RunMetrics } from '../telemetry/metrics.ts';
-import { printConfigError, shownWriter } from './common.ts';
+import { shownWriter } from './common.ts';
+import { ledgerOpenError, runError } from './run-errors.ts';
 
 export interface RunCommandOptions extends RunFlags {
   headless?: boolean;
@@ -43,15 +43,10 @@ function linkFor(handle: ExperimentHandle, ledger: Ledger, stateDir: string): Co
 export async function runExperimentCommand(opts: RunCommandOptions): Promise<number> {
   // every message below may echo a URL, a name or a command's stderr: redacted, control characters shown
   const stderr = shownWriter(process.stderr);
-  let plan;
-  try {
-    plan = resolveRunPlan(opts);
-    // Before the ledger is opened: a journal that cannot be written, or is the ledger, costs nothing.
-    checkJournalPath(opts.journal, resolveStateDir(plan.stateDir));
-  } catch (err) {
-    if (printConfigError(err)) return EXIT_CODE.invalid;
-    throw err;
-  }
+  // A ConfigError here goes up to cli.ts (exit 1): nothing is touched yet.
+  const plan = resolveRunPlan(opts);
+  // Before the ledger is opened: a journal that cannot be written, or is the ledger, costs nothing.
+  checkJournalPath(opts.journal, resolveStateDir(plan.stateDir));
   // the experiment file's URLs too (the command line and environment are registered already)
   registerSecretsIn(plan);
 
@@ -61,11 +56,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
   try {
     ledger = Ledger.open(stateDir);
   } catch (err) {
-    if (err instanceof LedgerError || err instanceof StateDirError) {
-      stderr.write(`gameday: refusing to run: ${err.message}\n`);
-      return EXIT_CODE.refused;
-    }
-    throw err;
+    throw ledgerOpenError(err);
   }
 
   // Signals are caught from here on, before the experiment is registered: a stop that arrives
@@ -171,21 +162,8 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     }
     return summary.exitCode;
   } catch (err) {
-    if (err instanceof StopLatchedError) {
-      stderr.write(`gameday: refusing to run: ${err.message}\n`);
-      return EXIT_CODE.refused;
-    }
-    if (err instanceof LedgerError) {
-      // Before the run started nothing was injected: a refusal, not a failed rollback.
-      if (!started) {
-        stderr.write(`gameday: refusing to run: ledger error: ${err.message}\n`);
-        return EXIT_CODE.refused;
-      }
-      stderr.write(`gameday: ledger error: ${err.message}\n`);
-      return EXIT_CODE['rollback-failed'];
-    }
-    if (printConfigError(err, stderr)) return EXIT_CODE.invalid;
-    throw err;
+    // what it means depends on how far the run got (run-errors.ts); cli.ts prints it
+    throw runError(err, started);
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
     ledger.close();

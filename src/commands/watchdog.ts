@@ -1,10 +1,13 @@
-// gameday watchdog (internal): started by `run` before an external fault goes in.
+// gameday watchdog (internal): started by `run` before an external fault goes in. Exit 0: the
+// controller finished, or its faults were rolled back · 6: recovery failed, faults may remain ·
+// 1: its ledger cannot be opened (a LedgerError, printed by cli.ts into the watchdog's log).
 import { Ledger } from '../budget/ledger.ts';
 import { watchController } from '../engine/watchdog.ts';
+import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
 import { printable } from '../headless/printable.ts';
 import { makeRedactor } from '../headless/redact.ts';
 
-export async function watchdogCommand(opts: { stateDir: string; experimentId: string }): Promise<number> {
+export async function watchdogCommand(opts: { stateDir: string; experimentId: string }): Promise<ExitCode> {
   // rollback output may carry a token, or ESC and newlines: the log gets it redacted, one line per entry
   const redact = makeRedactor();
   const log = (line: string) => process.stdout.write(printable(redact(`${new Date().toISOString()} watchdog ${opts.experimentId}: ${line}`)) + '\n');
@@ -15,7 +18,7 @@ export async function watchdogCommand(opts: { stateDir: string; experimentId: st
     log('watching');
     const result = await watchController(ledger, opts.experimentId, { log });
     log(result);
-    return result === 'recovery-failed' ? 6 : 0;
+    return result === 'recovery-failed' ? EXIT.faultsMayRemain : EXIT.ok;
   } finally {
     ledger.close();
   }

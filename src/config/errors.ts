@@ -1,19 +1,27 @@
 // User mistakes: reported plainly (no stack trace), each problem by its field path; exit code 1.
 import type { z } from 'zod';
+import { EXIT } from '../errors/exit-codes.ts';
+import { GamedayError, type Show } from '../errors/gameday-error.ts';
 
-export class ConfigError extends Error {
+export class ConfigError extends GamedayError {
   constructor(
     readonly problems: string[],
     readonly source?: string,
   ) {
-    super(`${source ? `${source}: ` : ''}${problems.length === 1 ? problems[0] : `${problems.length} problems`}`);
+    const what = problems.length === 1 ? problems[0] : `${problems.length} problems`;
+    super(`${source ? `${source}: ` : ''}${what}`, { exitCode: EXIT.failed });
     this.name = 'ConfigError';
   }
 
   /** One problem a line, prefixed with the file it came from. */
   format(): string {
-    const head = this.source ? `${this.source}:` : 'invalid configuration:';
-    return [head, ...this.problems.map((p) => `  - ${p}`)].join('\n');
+    return this.lines().join('\n');
+  }
+
+  /** format()'s lines; the source and each problem echo input, so each is shown on its own. */
+  override lines(show: Show = (text) => text): string[] {
+    const head = this.source ? `${show(this.source)}:` : 'invalid configuration:';
+    return [head, ...this.problems.map((p) => `  - ${show(p)}`)];
   }
 }
 

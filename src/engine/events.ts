@@ -1,4 +1,5 @@
 // The events an experiment emits: the NDJSON stream, the journal and the timeline are all made of these.
+import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
 import type { Breach, Outcome, SliName, SloThresholds, Slis } from './slis.ts';
 
 export type Phase = 'preflight' | 'baseline' | 'inject' | 'observe' | 'rollback' | 'verify' | 'done';
@@ -7,7 +8,7 @@ export const PHASES: readonly Phase[] = ['preflight', 'baseline', 'inject', 'obs
 /** Why the fault is being rolled back. */
 export type RollbackTrigger = 'breach' | 'budget' | 'duration' | 'emergency-stop' | 'signal' | 'manual' | 'error';
 
-/** How the experiment ended; each status has one exit code (DESIGN.md). */
+/** How the experiment ended; each status has one exit code (EXIT_CODE, from src/errors/exit-codes.ts). */
 export type RunStatus =
   | 'passed' // finished, SLOs held
   | 'invalid' // bad usage, config or input; nothing injected
@@ -17,14 +18,14 @@ export type RunStatus =
   | 'stopped' // emergency stop or signal, rolled back
   | 'rollback-failed'; // rollback failed or recovery not verified: faults may remain
 
-export const EXIT_CODE: Record<RunStatus, number> = {
-  passed: 0,
-  invalid: 1,
-  refused: 2,
-  breach: 3,
-  budget: 4,
-  stopped: 5,
-  'rollback-failed': 6,
+export const EXIT_CODE: Record<RunStatus, ExitCode> = {
+  passed: EXIT.ok,
+  invalid: EXIT.failed,
+  refused: EXIT.refused,
+  breach: EXIT.breach,
+  budget: EXIT.budget,
+  stopped: EXIT.stopped,
+  'rollback-failed': EXIT.faultsMayRemain,
 };
 
 export interface BudgetView {

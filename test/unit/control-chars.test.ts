@@ -8,9 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatBudgetStatus, type BudgetStatus } from '../../src/budget/budget-status.ts';
 import { Ledger } from '../../src/budget/ledger.ts';
 import { budgetStatusCommand } from '../../src/commands/budget-status.ts';
-import { printConfigError } from '../../src/commands/common.ts';
 import { ConfigError } from '../../src/config/errors.ts';
 import type { Summary } from '../../src/engine/events.ts';
+import { printError } from '../../src/errors/report.ts';
 import type { Journal } from '../../src/headless/journal.ts';
 import { ndjsonReporter } from '../../src/headless/ndjson-reporter.ts';
 import { makeRedactor } from '../../src/headless/redact.ts';
@@ -112,7 +112,7 @@ describe('control characters are shown, not obeyed', () => {
 
   it('in a config error echoing input', () => {
     const { out, text } = capture();
-    expect(printConfigError(new ConfigError([`--experiment-type: unknown type "${NAME}"`], `file\u001b[2J.yaml`), out)).toBe(true);
+    expect(printError(new ConfigError([`--experiment-type: unknown type "${NAME}"`], `file\u001b[2J.yaml`), out)).toBe(1);
     expectNeutralised(text());
     expect(text()).toContain('file\\x1b[2J.yaml:');
   });

@@ -4,9 +4,9 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { budgetStatusJson, formatBudgetStatus, type BudgetStatus } from '../../src/budget/budget-status.ts';
-import { printConfigError } from '../../src/commands/common.ts';
 import { ConfigError } from '../../src/config/errors.ts';
 import type { GamedayEvent, Summary } from '../../src/engine/events.ts';
+import { printError } from '../../src/errors/report.ts';
 import type { Journal } from '../../src/headless/journal.ts';
 import { ndjsonReporter } from '../../src/headless/ndjson-reporter.ts';
 import { makeRedactor, redactedJson, SecretRegistry } from '../../src/headless/redact.ts';
@@ -98,7 +98,7 @@ function faces(url: string, token: string, redact: (t: string) => string): { nam
     experiments: [{ id: 'e1', name: `exp-${token}`, status: 'passed', spentUsd: 1, startedAt: '2026-11-27T12:00:00.000Z', endedAt: null, pid: 1, host: 'h' }],
   };
   const configError = capture();
-  printConfigError(
+  printError(
     new ConfigError([`--target: expected an http:// or https:// URL, got "${url}"`, `MY_API_TOKEN: "${token}" is not a number`], `experiment ${url}.yaml`),
     configError.out,
     redact,
