@@ -25,7 +25,7 @@ function statusLine(state: Pick<Tick, 'phase' | 'faultActive' | 'slis' | 'budget
 /** The summary for people; each line redacted, and its user strings (name, reason, path) unable to steer the terminal. */
 export function formatSummary(s: Summary, redact: (text: string) => string = makeRedactor()): string {
   const lines = [
-    `${s.exitCode === 6 ? '!!! ' : ''}result: ${s.status.toUpperCase()} (exit ${s.exitCode}) — ${s.reason}`,
+    `${s.status === 'rollback-failed' ? '!!! ' : ''}result: ${s.status.toUpperCase()} (exit ${s.exitCode}) — ${s.reason}`,
     `  experiment:    ${s.experiment} (${s.experimentId})`,
     `  spent:         $${s.spentUsd.toFixed(3)} for ${s.requests} requests`,
     `  detection:     ${s.detectionMs === null ? '–' : formatDurationMs(s.detectionMs)}`,

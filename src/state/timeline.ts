@@ -35,7 +35,7 @@ export function timelineEntryFor(e: GamedayEvent): Omit<TimelineEntry, 'id'> | n
     case 'error':
       return { tsMs: e.ts, kind: 'error', text: e.message, severity: 'critical' };
     case 'summary':
-      return { tsMs: e.ts, kind: 'phase', text: `finished: ${e.status} — ${e.reason}`, severity: e.exitCode === 0 ? 'ok' : e.exitCode === 6 ? 'critical' : 'warn' };
+      return { tsMs: e.ts, kind: 'phase', text: `finished: ${e.status} — ${e.reason}`, severity: e.status === 'passed' ? 'ok' : e.status === 'rollback-failed' ? 'critical' : 'warn' };
     case 'tick':
     case 'experiment':
     case 'baseline':
