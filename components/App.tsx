@@ -174,8 +174,9 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
     const phase = now.phase;
 
     // Several keys in one chunk (fast typing, a paste, tmux send-keys): one at a time, so "n", text
-    // and Enter in one burst still make a note.
-    if (input.length > 1 && !key.ctrl && !key.meta && !key.escape) {
+    // and Enter in one burst still make a note. A character is a code point: an emoji (two UTF-16
+    // units) is one key, not a burst of itself.
+    if ([...input].length > 1 && !key.ctrl && !key.meta && !key.escape) {
       for (const ch of input) {
         if (ch === '\u0003') handleInput('c', { ...keyFor('c', key), ctrl: true });
         else handleInput(ch, keyFor(ch, key));

@@ -241,6 +241,15 @@ describe('bursts', () => {
     expect(t.calls.addNote).toEqual(['dns flapping']);
     expect(t.calls.rollbackNow).toBe(1);
   });
+  it('an emoji is one key, alone or in a burst: it goes into the note', async () => {
+    const t = setup();
+    await t.press('n');
+    await t.press('\u{1F525}');
+    await t.press('db \u{1F525}\r');
+    expect(t.calls.addNote).toEqual(['\u{1F525}db \u{1F525}']);
+    await t.press('\u{1F525}');
+    expect(t.calls.emergencyStop).toEqual([]);
+  });
   it('Ctrl+C inside a burst still stops', async () => {
     const t = setup();
     await t.press('n');
