@@ -2,7 +2,8 @@
 // while a fault is active, Ctrl+C stops and then leaves.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render } from 'ink-testing-library';
-import { App, QUIT_QUESTION } from '../../components/App.tsx';
+import { App } from '../../components/App.tsx';
+import { QUIT_QUESTION } from '../../components/keymap.ts';
 import type { GamedayStore } from '../../src/state/store.ts';
 import { fakeControls, finishedStore, liveStore } from './fixtures.ts';
 import { plain } from './render-at.ts';
