@@ -3,7 +3,7 @@
 import { Text } from 'ink';
 import { ACCENT, tone } from './colors.ts';
 import { fit } from './format.ts';
-import { helpRows, keyOf } from './keymap.ts';
+import { binding, helpRows, keyLabels, keyOf } from './keymap.ts';
 import { Pane } from './Pane.tsx';
 
 export interface HelpOverlayProps {
@@ -12,8 +12,8 @@ export interface HelpOverlayProps {
 }
 
 const ROWS = helpRows();
-// "? or Esc closes": the keys of the help line
-const CLOSES = `${ROWS.find((r) => r.keys.includes('?'))?.keys.join(' or ') ?? '?'} closes`;
+// "? or Esc closes"
+const CLOSES = `${[...keyLabels(binding('help')), ...keyLabels(binding('close-help'))].join(' or ')} closes`;
 
 export function HelpOverlay({ width, bordered }: HelpOverlayProps) {
   return (

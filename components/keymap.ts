@@ -135,12 +135,12 @@ export const KEYMAP: readonly Binding[] = [
   { action: 'note-type', keys: ['text'], when: TYPING },
 ];
 
-function isNamed(name: KeyName): name is keyof typeof NAMED {
+export function isNamedKey(name: KeyName): name is keyof typeof NAMED {
   return Object.hasOwn(NAMED, name);
 }
 
 export function keyMatches(name: KeyName, input: string, key: KeyFlags): boolean {
-  return isNamed(name) ? NAMED[name].matches(input, key) : input === name;
+  return isNamedKey(name) ? NAMED[name].matches(input, key) : input === name;
 }
 
 /** The binding a key has in this mode and run state, if any. */
@@ -160,7 +160,7 @@ export function binding(action: Action): Binding {
 export function keyLabels(b: Binding): string[] {
   return b.keys
     .filter((name) => name.length !== 1 || name === name.toLowerCase() || !b.keys.includes(name.toLowerCase()))
-    .map((name) => (isNamed(name) ? NAMED[name].label : name));
+    .map((name) => (isNamedKey(name) ? NAMED[name].label : name));
 }
 
 /** The keys the key line names: the characters only (Enter, Esc and the others are in the help). */
