@@ -76,6 +76,7 @@ const ALL_MODES: readonly Mode[] = ['keys', 'note', 'confirm-quit'];
 const EITHER_RUN: readonly RunState[] = ['live', 'finished'];
 const KEYS_LIVE = { modes: ['keys'], runs: ['live'] } as const;
 const ASKING = { modes: ['confirm-quit'], runs: ['live'] } as const;
+const SUMMARY = { modes: ['keys', 'confirm-quit'], runs: ['finished'] } as const;
 const TYPING = { modes: ['note'], runs: EITHER_RUN } as const;
 const HELP_TOGGLE = 'show / hide this help';
 
@@ -85,7 +86,7 @@ const HELP_TOGGLE = 'show / hide this help';
  */
 export const KEYMAP: readonly Binding[] = [
   // once the summary is on screen; a quit question still open then is dropped (runFinished)
-  { action: 'leave', keys: ['q', 'Q', 'return', 'escape'], when: { modes: ['keys', 'confirm-quit'], runs: ['finished'] }, hint: { label: 'quit' } },
+  { action: 'leave', keys: ['q', 'Q', 'return', 'escape'], when: SUMMARY, hint: { label: 'quit' } },
   // at once, no confirmation: in every mode but typing a note, even while the quit question is asked
   {
     action: 'stop',
@@ -119,13 +120,25 @@ export const KEYMAP: readonly Binding[] = [
     help: 'pause / resume the fault (traffic and the SLO watch go on)',
     hint: { label: (s) => (s.faultPaused ? 'resume' : 'pause'), active: (s) => s.faultActive },
   },
-  { action: 'note', keys: ['n', 'N'], when: KEYS_LIVE, help: 'write a note into the timeline (Enter adds it, Esc cancels)', hint: { label: 'note' } },
+  {
+    action: 'note',
+    keys: ['n', 'N'],
+    when: KEYS_LIVE,
+    help: 'write a note into the timeline (Enter adds it, Esc cancels)',
+    hint: { label: 'note' },
+  },
   // keys keep working under the overlay
   { action: 'help', keys: ['?'], when: { modes: ['keys', 'confirm-quit'], runs: EITHER_RUN }, help: HELP_TOGGLE, hint: { label: 'help' } },
   { action: 'close-help', keys: ['escape'], when: KEYS_LIVE, help: HELP_TOGGLE },
   // asks while a fault is active or being injected; stops at once with nothing injected yet; during
   // rollback and verify only says the summary follows
-  { action: 'quit', keys: ['q', 'Q'], when: KEYS_LIVE, help: 'quit — asks first while a fault is active; quitting rolls back', hint: { label: 'quit' } },
+  {
+    action: 'quit',
+    keys: ['q', 'Q'],
+    when: KEYS_LIVE,
+    help: 'quit — asks first while a fault is active; quitting rolls back',
+    hint: { label: 'quit' },
+  },
   { action: 'quit-yes', keys: ['y', 'Y'], when: ASKING },
   { action: 'quit-no', keys: ['n', 'N', 'escape'], when: ASKING },
   // while typing a note, x, q and the other letters are plain text

@@ -41,7 +41,12 @@ export interface UseKeysOptions {
   finished: boolean;
 }
 
-export function useKeys({ store, controls, onQuit, finished }: UseKeysOptions): { state: KeyState; onInput: (input: string, key: Key) => void } {
+export interface Keys {
+  state: KeyState;
+  onInput: (input: string, key: Key) => void;
+}
+
+export function useKeys({ store, controls, onQuit, finished }: UseKeysOptions): Keys {
   const ref = useRef(INITIAL_KEY_STATE);
   const [state, setState] = useState(INITIAL_KEY_STATE);
 

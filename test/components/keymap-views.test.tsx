@@ -77,7 +77,8 @@ describe('the key line', () => {
     expect(frame(<KeyLine {...s} finished width={100} keys={keys} />)).toBe('hello  · q quit');
   });
   it('with nothing else to show, is the key hints', () => {
-    expect(frame(<KeyLine {...s} finished={false} width={100} keys={INITIAL_KEY_STATE} />)).toBe(frame(<KeyHints {...s} finished={false} />));
+    const line = frame(<KeyLine {...s} finished={false} width={100} keys={INITIAL_KEY_STATE} />);
+    expect(line).toBe(frame(<KeyHints {...s} finished={false} />));
   });
   it('without raw mode, says there are no keys', () => {
     expect(frame(<KeyLine {...s} finished={false} inputless width={100} keys={{ ...INITIAL_KEY_STATE, mode: 'note' }} />)).toContain(

@@ -15,25 +15,9 @@ import {
   type KeyState,
   type Press,
 } from '../../components/key-reducer.ts';
-import type { KeyFlags } from '../../components/keymap.ts';
 import { ACCENT } from '../../components/colors.ts';
 import { shown } from '../../components/shown.ts';
-
-const NO_FLAGS: KeyFlags = { ctrl: false, meta: false, shift: false, return: false, escape: false, tab: false, backspace: false, delete: false };
-const flags = (over: Partial<KeyFlags> = {}): KeyFlags => ({ ...NO_FLAGS, ...over });
-
-/** Keys as Ink reports them (named keys come with an empty input). */
-const KEY: Record<string, Press> = {
-  enter: { input: '', key: flags({ return: true }) },
-  esc: { input: '', key: flags({ escape: true, meta: true }) },
-  backspace: { input: '', key: flags({ backspace: true }) },
-  delete: { input: '', key: flags({ delete: true }) },
-  tab: { input: '', key: flags({ tab: true }) },
-  ctrlC: { input: 'c', key: flags({ ctrl: true }) },
-  ctrlA: { input: 'a', key: flags({ ctrl: true }) },
-  metaX: { input: 'x', key: flags({ meta: true }) },
-};
-const ch = (input: string): Press => ({ input, key: flags({ shift: /[A-Z]/.test(input) }) });
+import { KEY, ch, flags } from './key-presses.ts';
 
 const OBSERVING: KeyContext = { finished: false, faultActive: true, faultPaused: false, phase: 'observe' };
 const live = (over: Partial<KeyContext> = {}): KeyContext => ({ ...OBSERVING, ...over });
@@ -143,9 +127,8 @@ describe('r rolls back now, only while a fault is active', () => {
     });
   }
   it('with the fault paused: it is still in', () => {
-    expect(reduceKey(state(), ch('r'), contextOf({ summary: null, faultActive: false, faultPaused: true, phase: 'observe' })).effects).toEqual([
-      { type: 'rollback-now' },
-    ]);
+    const paused = contextOf({ summary: null, faultActive: false, faultPaused: true, phase: 'observe' });
+    expect(reduceKey(state(), ch('r'), paused).effects).toEqual([{ type: 'rollback-now' }]);
   });
   it('without a fault, says so', () => {
     for (const phase of ['preflight', 'baseline', 'rollback', 'verify', 'done'] as const) {
@@ -269,7 +252,8 @@ describe('n: a note', () => {
 
 describe('q: quit', () => {
   it('asks while a fault is active, while injecting and while observing', () => {
-    for (const ctx of [OBSERVING, live({ faultActive: false, faultPaused: true }), live({ faultActive: false, phase: 'inject' }), live({ faultActive: false })]) {
+    const injecting = live({ faultActive: false, phase: 'inject' });
+    for (const ctx of [OBSERVING, live({ faultActive: false, faultPaused: true }), injecting, live({ faultActive: false })]) {
       expect(reduceKey(state(), ch('q'), ctx)).toEqual({ state: asking(), effects: [] });
     }
     expect(reduceKey(state(), ch('Q'), OBSERVING).state.mode).toBe('confirm-quit');
@@ -298,7 +282,8 @@ describe('q: quit', () => {
     }
   });
   it('with the run done but no summary yet, leaves', () => {
-    expect(reduceKey(state(), ch('q'), live({ faultActive: false, phase: 'done' }))).toEqual({ state: state({ left: true }), effects: [{ type: 'quit' }] });
+    const done = live({ faultActive: false, phase: 'done' });
+    expect(reduceKey(state(), ch('q'), done)).toEqual({ state: state({ left: true }), effects: [{ type: 'quit' }] });
   });
   it('with nothing injected yet, stops without asking', () => {
     for (const phase of ['preflight', 'baseline'] as const) {

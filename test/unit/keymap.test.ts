@@ -16,28 +16,24 @@ import {
   keyMatches,
   noteHint,
   type Action,
-  type KeyFlags,
   type Mode,
   type RunState,
 } from '../../components/keymap.ts';
-import { pressesOf } from '../../components/key-reducer.ts';
+import { pressesOf, type Press } from '../../components/key-reducer.ts';
+import { KEY, ch, flags } from './key-presses.ts';
 
-const NO_FLAGS: KeyFlags = { ctrl: false, meta: false, shift: false, return: false, escape: false, tab: false, backspace: false, delete: false };
-const flags = (over: Partial<KeyFlags> = {}): KeyFlags => ({ ...NO_FLAGS, ...over });
-type Press = { input: string; key: KeyFlags };
-
-/** Keys by the names the spec below uses, as Ink reports them. */
+/** Keys by the names the spec below uses. */
 const PRESS: Record<string, Press> = {
-  enter: { input: '', key: flags({ return: true }) },
-  esc: { input: '', key: flags({ escape: true, meta: true }) },
-  backspace: { input: '', key: flags({ backspace: true }) },
-  delete: { input: '', key: flags({ delete: true }) },
-  tab: { input: '', key: flags({ tab: true }) },
-  'ctrl+c': { input: 'c', key: flags({ ctrl: true }) },
-  'ctrl+a': { input: 'a', key: flags({ ctrl: true }) },
-  up: { input: '', key: flags() },
+  enter: KEY.enter,
+  esc: KEY.esc,
+  backspace: KEY.backspace,
+  delete: KEY.delete,
+  tab: KEY.tab,
+  'ctrl+c': KEY.ctrlC,
+  'ctrl+a': KEY.ctrlA,
+  up: KEY.up,
 };
-const press = (name: string): Press => PRESS[name] ?? { input: name, key: flags({ shift: /[A-Z]/.test(name) }) };
+const press = (name: string): Press => PRESS[name] ?? ch(name);
 
 const ALL_KEYS = 'x X ! ctrl+c r R p P n N ? esc q Q y Y enter backspace delete a 7 tab ctrl+a up'.split(' ');
 const TYPED = 'x X ! r R p P n N ? q Q y Y a 7'.split(' ');
