@@ -81,7 +81,7 @@ const TYPING = { modes: ['note'], runs: EITHER_RUN } as const;
 const HELP_TOGGLE = 'show / hide this help';
 
 /**
- * First match wins, though no two entries take the same key in the same mode and run state (a test
+ * First match wins, though no key as Ink reports it has two entries in one mode and run state (a test
  * checks). The key line and the help overlay list entries in this order.
  */
 export const KEYMAP: readonly Binding[] = [
