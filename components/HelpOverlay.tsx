@@ -1,8 +1,9 @@
-// The ? overlay: every key and what it does. It takes the place of the panes; the header and the
-// key line stay, and every key keeps working while it is open.
+// The ? overlay: every key and what it does, from the key map. It takes the place of the panes; the
+// header and the key line stay, and every key keeps working while it is open.
 import { Text } from 'ink';
 import { ACCENT, tone } from './colors.ts';
 import { fit } from './format.ts';
+import { binding, helpRows, keyLabels, keyOf } from './keymap.ts';
 import { Pane } from './Pane.tsx';
 
 export interface HelpOverlayProps {
@@ -10,24 +11,18 @@ export interface HelpOverlayProps {
   bordered: boolean;
 }
 
-export const HELP_KEYS: ReadonlyArray<readonly [string, string]> = [
-  ['x  or  !', 'EMERGENCY STOP — no confirmation: the fault comes out and rollback starts now'],
-  ['Ctrl+C', 'emergency stop, then leave once rolled back (press twice to leave at once)'],
-  ['r', 'roll back now: end the fault early, verify recovery'],
-  ['p', 'pause / resume the fault (traffic and the SLO watch go on)'],
-  ['n', 'write a note into the timeline (Enter adds it, Esc cancels)'],
-  ['?  or  Esc', 'show / hide this help'],
-  ['q', 'quit — asks first while a fault is active; quitting rolls back'],
-];
+const ROWS = helpRows();
+// "? or Esc closes"
+const CLOSES = `${[...keyLabels(binding('help')), ...keyLabels(binding('close-help'))].join(' or ')} closes`;
 
 export function HelpOverlay({ width, bordered }: HelpOverlayProps) {
   return (
-    <Pane title="Keys" note="? or Esc closes" width={width} bordered={bordered}>
-      {HELP_KEYS.map(([key, what], i) => (
-        <Text key={key} wrap="truncate-end">
-          <Text bold inverse={i === 0} color={tone(i === 0 ? ACCENT.danger : ACCENT.key)}>{fit(key, 11)}</Text>
+    <Pane title="Keys" note={CLOSES} width={width} bordered={bordered}>
+      {ROWS.map((row) => (
+        <Text key={row.text} wrap="truncate-end">
+          <Text bold inverse={row.danger} color={tone(row.danger ? ACCENT.danger : ACCENT.key)}>{fit(row.keys.join('  or  '), 11)}</Text>
           <Text> </Text>
-          <Text bold={i === 0}>{what}</Text>
+          <Text bold={row.danger}>{row.text}</Text>
         </Text>
       ))}
       <Text> </Text>
@@ -41,7 +36,7 @@ export function HelpOverlay({ width, bordered }: HelpOverlayProps) {
       <Text wrap="truncate-end" dimColor>
         Impact 0–100: 100 means an SLI at its objective; the driver is the SLI closest to it.
       </Text>
-      <Text wrap="truncate-end" dimColor>The run's summary stays on screen after the run until q.</Text>
+      <Text wrap="truncate-end" dimColor>{`The run's summary stays on screen after the run until ${keyOf('leave')}.`}</Text>
     </Pane>
   );
 }

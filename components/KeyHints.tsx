@@ -1,6 +1,10 @@
-// The key line at the bottom. Keys that would do nothing right now are dimmed.
+// The key line at the bottom, drawn from the key map: the keys on offer (dimmed where they would do
+// nothing right now), or the note being typed, the quit question, or the last key's notice.
 import { Text } from 'ink';
 import { ACCENT, tone } from './colors.ts';
+import type { KeyState } from './key-reducer.ts';
+import { QUIT_QUESTION, binding, hintBindings, hintKeys, hintLabel, keyOf, type Binding, type HintState } from './keymap.ts';
+import { NoteInput } from './NoteInput.tsx';
 
 export interface KeyHintsProps {
   faultActive: boolean;
@@ -12,35 +16,66 @@ export interface KeyHintsProps {
   inputless?: boolean;
 }
 
-function Hint({ k, label, active = true }: { k: string; label: string; active?: boolean }) {
+function Hint({ b, s }: { b: Binding; s: HintState }) {
+  if (b.danger) {
+    return (
+      <>
+        <Text bold inverse color={tone(ACCENT.danger)}>{` ${hintKeys(b)} ${hintLabel(b, s)} `}</Text>
+        <Text>{'  '}</Text>
+      </>
+    );
+  }
+  const active = b.hint?.active?.(s) ?? true;
   return (
     <Text dimColor={!active}>
-      <Text bold color={tone(active ? ACCENT.key : undefined)}>{k}</Text>
-      <Text>{` ${label}  `}</Text>
+      <Text bold color={tone(active ? ACCENT.key : undefined)}>{hintKeys(b)}</Text>
+      <Text>{` ${hintLabel(b, s)}  `}</Text>
     </Text>
   );
 }
 
 export function KeyHints({ faultActive, faultPaused, finished, exitCode, inputless }: KeyHintsProps) {
   if (inputless) return <Text dimColor wrap="truncate-end">keyboard unavailable (no raw mode): use `gameday emergency-stop` from another terminal</Text>;
-  if (finished) {
+  const s = { faultActive, faultPaused };
+  return (
+    <Text wrap="truncate-end">
+      {hintBindings(finished ? 'finished' : 'live').map((b) => (
+        <Hint key={b.action} b={b} s={s} />
+      ))}
+      {finished && exitCode !== undefined ? <Text dimColor>{`exit code ${exitCode}`}</Text> : null}
+    </Text>
+  );
+}
+
+/** Beside a notice, the keys that matter most: "x/! stop · ? help", or "q quit" after the run. */
+function noticeHints(finished: boolean): string {
+  const actions = finished ? (['leave'] as const) : (['stop', 'help'] as const);
+  return actions.map((a) => binding(a)).map((b) => `${hintKeys(b)} ${b.hint?.short ?? hintLabel(b)}`).join(' · ');
+}
+
+export interface KeyLineProps extends KeyHintsProps {
+  keys: Pick<KeyState, 'mode' | 'note' | 'notice'>;
+  width: number;
+}
+
+export function KeyLine({ keys, width, ...run }: KeyLineProps) {
+  if (run.inputless) return <KeyHints {...run} />;
+  if (keys.mode === 'note') return <NoteInput value={keys.note} width={width} />;
+  if (keys.mode === 'confirm-quit' && !run.finished) {
     return (
       <Text wrap="truncate-end">
-        <Hint k="q" label="quit" />
-        <Hint k="?" label="help" />
-        {exitCode !== undefined ? <Text dimColor>{`exit code ${exitCode}`}</Text> : null}
+        <Text bold inverse color={tone('yellow')}>{` ${QUIT_QUESTION} `}</Text>
+        <Text dimColor>{`  ${keyOf('stop')} stops at once`}</Text>
       </Text>
     );
   }
-  return (
-    <Text wrap="truncate-end">
-      <Text bold inverse color={tone(ACCENT.danger)}> x/! EMERGENCY STOP </Text>
-      <Text>{'  '}</Text>
-      <Hint k="r" label="roll back" active={faultActive} />
-      <Hint k="p" label={faultPaused ? 'resume' : 'pause'} active={faultActive} />
-      <Hint k="n" label="note" />
-      <Hint k="?" label="help" />
-      <Hint k="q" label="quit" />
-    </Text>
-  );
+  if (keys.notice) {
+    return (
+      <Text wrap="truncate-end">
+        <Text bold color={tone(keys.notice.color)}>{keys.notice.text}</Text>
+        <Text dimColor>{`  · ${noticeHints(run.finished)}`}</Text>
+      </Text>
+    );
+  }
+  return <KeyHints {...run} />;
 }

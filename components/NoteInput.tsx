@@ -1,6 +1,7 @@
 // The note line: what has been typed so far. App owns the text; this only draws it.
 import { Text } from 'ink';
 import { ACCENT, tone } from './colors.ts';
+import { noteHint } from './keymap.ts';
 import { shown } from './shown.ts';
 
 export interface NoteInputProps {
@@ -8,7 +9,7 @@ export interface NoteInputProps {
   width: number;
 }
 
-const HINT = '  Enter adds · Esc cancels';
+const HINT = `  ${noteHint()}`;
 const PROMPT = '✎ note › ';
 
 export function NoteInput({ value, width }: NoteInputProps) {

@@ -2,7 +2,8 @@
 // while a fault is active, Ctrl+C stops and then leaves.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render } from 'ink-testing-library';
-import { App, QUIT_QUESTION } from '../../components/App.tsx';
+import { App } from '../../components/App.tsx';
+import { QUIT_QUESTION } from '../../components/keymap.ts';
 import type { GamedayStore } from '../../src/state/store.ts';
 import { fakeControls, finishedStore, liveStore } from './fixtures.ts';
 import { plain } from './render-at.ts';
@@ -240,6 +241,15 @@ describe('bursts', () => {
     await t.press('ndns flapping\rr');
     expect(t.calls.addNote).toEqual(['dns flapping']);
     expect(t.calls.rollbackNow).toBe(1);
+  });
+  it('an emoji is one key, alone or in a burst: it goes into the note', async () => {
+    const t = setup();
+    await t.press('n');
+    await t.press('\u{1F525}');
+    await t.press('db \u{1F525}\r');
+    expect(t.calls.addNote).toEqual(['\u{1F525}db \u{1F525}']);
+    await t.press('\u{1F525}');
+    expect(t.calls.emergencyStop).toEqual([]);
   });
   it('Ctrl+C inside a burst still stops', async () => {
     const t = setup();
