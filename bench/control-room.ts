@@ -72,9 +72,9 @@ const BIN = join(ROOT, 'bin', 'gameday.js');
 const COLUMNS = 120;
 const ROWS = 40;
 /** environment of both faces: the harness drops these for the pane; drop them for headless too */
-const CHILD_ENV = Object.fromEntries(
+const CHILD_ENV: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => !['CI', 'CONTINUOUS_INTEGRATION', 'FORCE_COLOR', 'NO_COLOR'].includes(k)),
-) as NodeJS.ProcessEnv;
+);
 
 // ---------------------------------------------------------------------------------------------
 // /proc
@@ -220,7 +220,12 @@ interface WindowProbe {
   steady: () => Promise<boolean>;
 }
 
-async function measureWindow(w: WindowProbe, startMs: number, fromS: number, toS: number): Promise<Omit<CpuSample, 'rps' | 'exitCode'> & { fromMs: number; toMs: number }> {
+async function measureWindow(
+  w: WindowProbe,
+  startMs: number,
+  fromS: number,
+  toS: number,
+): Promise<Omit<CpuSample, 'rps' | 'exitCode'> & { fromMs: number; toMs: number }> {
   await sleepUntil(startMs + fromS * 1000);
   const a = procStat(w.pid);
   const ax = w.extraPid ? procStat(w.extraPid) : null;
@@ -302,7 +307,12 @@ async function cpuTui(rps: number, fromS: number, toS: number, env: Record<strin
       return root > 0 ? findGamedayPid(root) : null;
     });
     const server = await tmuxServerPid(t);
-    const w = await measureWindow({ pid, extraPid: server, outBytes: () => fileSize(pty), steady: async () => /OBSERV/.test(await t.capture()) }, startMs, fromS, toS);
+    const w = await measureWindow(
+      { pid, extraPid: server, outBytes: () => fileSize(pty), steady: async () => /OBSERV/.test(await t.capture()) },
+      startMs,
+      fromS,
+      toS,
+    );
     const exitCode = await stopTui(t);
     return { ...w, rps: journalRps(journal, w.fromMs, w.toMs), exitCode };
   } finally {
@@ -349,7 +359,9 @@ async function benchCpu(): Promise<void> {
   // diagnostic arm: the same control room with React/Ink in production mode
   const withProduction = has('--with-production');
   console.log(`\n## 1. CPU of the gameday process: control room vs headless, ${rps} rps against the embedded demo`);
-  console.log(`   window ${fromS} s → ${toS} s after start; ${pairs} alternating ${withProduction ? 'rounds (TUI, headless, TUI NODE_ENV=production)' : 'pairs (TUI, headless)'}; CLK_TCK ${CLK_TCK}`);
+  console.log(
+    `   window ${fromS} s → ${toS} s after start; ${pairs} alternating ${withProduction ? 'rounds (TUI, headless, TUI NODE_ENV=production)' : 'pairs (TUI, headless)'}; CLK_TCK ${CLK_TCK}`,
+  );
   console.log(`   ${machineLine()}`);
   const w = [6, 10, 8, 8, 10, 10, 10, 8, 8, 7];
   console.log(row(['pair', 'face', 'CPU %', 'sent/s', 'diff pp', 'out KB/s', 'tmux %', 'steady', 'exit', 'load1'], w));
@@ -363,7 +375,23 @@ async function benchCpu(): Promise<void> {
   const outHead: number[] = [];
   let invalid = 0;
   const show = (i: number, face: string, x: CpuSample, d: number | null) =>
-    console.log(row([i, face, fmtNum(x.cpuPct, 1), fmtNum(x.rps, 0), d === null ? '' : fmtNum(d, 1), fmtNum(x.outKBps, 1), fmtNum(x.tmuxPct, 1), x.steady ? 'yes' : 'NO', x.exitCode ?? '—', loadavg()[0].toFixed(2)], w));
+    console.log(
+      row(
+        [
+          i,
+          face,
+          fmtNum(x.cpuPct, 1),
+          fmtNum(x.rps, 0),
+          d === null ? '' : fmtNum(d, 1),
+          fmtNum(x.outKBps, 1),
+          fmtNum(x.tmuxPct, 1),
+          x.steady ? 'yes' : 'NO',
+          x.exitCode ?? '—',
+          loadavg()[0].toFixed(2),
+        ],
+        w,
+      ),
+    );
   for (let i = 1; i <= pairs; i++) {
     const a = await cpuTui(rps, fromS, toS);
     show(i, 'TUI', a, null);
@@ -391,11 +419,18 @@ async function benchCpu(): Promise<void> {
     }
   }
   console.log('');
-  console.log(`median over ${diff.length} valid pairs${invalid ? ` (${invalid} left out)` : ''}: TUI ${fmtNum(median(tui), 1)} %, headless ${fmtNum(median(head), 1)} % of one core; ` +
-    `output TUI ${fmtNum(median(outTui), 1)} KB/s to the terminal, headless ${fmtNum(median(outHead), 1)} KB/s to its file`);
+  console.log(
+    `median over ${diff.length} valid pairs${invalid ? ` (${invalid} left out)` : ''}: TUI ${fmtNum(median(tui), 1)} %, headless ${fmtNum(median(head), 1)} % of one core; ` +
+      `output TUI ${fmtNum(median(outTui), 1)} KB/s to the terminal, headless ${fmtNum(median(outHead), 1)} KB/s to its file`,
+  );
   const d = median(diff);
-  console.log(`control room costs ${fmtNum(d, 1)} percentage points of one core more than headless (median of the per-pair differences; goal ≤ 10): ${d <= 10 ? 'MET' : 'NOT MET'}`);
-  if (withProduction) console.log(`  with NODE_ENV=production: TUI ${fmtNum(median(prod), 1)} %, ${fmtNum(median(diffProd), 1)} pp more than headless (median)`);
+  console.log(
+    `control room costs ${fmtNum(d, 1)} percentage points of one core more than headless (median of the per-pair differences; goal ≤ 10): ${d <= 10 ? 'MET' : 'NOT MET'}`,
+  );
+  if (withProduction)
+    console.log(
+      `  with NODE_ENV=production: TUI ${fmtNum(median(prod), 1)} %, ${fmtNum(median(diffProd), 1)} pp more than headless (median)`,
+    );
   console.log(`  (the tmux server drawing the control room is not counted: median ${fmtNum(median(tmux), 1)} % of a core)`);
 }
 
@@ -406,14 +441,23 @@ type RssFace = 'tui' | 'headless' | 'tui-production' | 'tui-clear-measures';
 
 /** For --rss-face tui-clear-measures: empties Node's performance timeline every second, where React's
  * development build leaves an entry per component render (performance.measure). */
-const CLEAR_MEASURES_PRELOAD = "setInterval(() => { performance.clearMeasures(); performance.clearMarks(); }, 1000).unref();\n";
+const CLEAR_MEASURES_PRELOAD = 'setInterval(() => { performance.clearMeasures(); performance.clearMarks(); }, 1000).unref();\n';
 
 /** A run whose process we can sample: the control room in tmux, or headless with stdout to a file. */
-async function startFace(face: RssFace, dir: string, experiment: string, extra: string[]): Promise<{ pid: number; steady: () => Promise<boolean>; stop: () => Promise<void>; screen: () => Promise<string> }> {
+async function startFace(
+  face: RssFace,
+  dir: string,
+  experiment: string,
+  extra: string[],
+): Promise<{ pid: number; steady: () => Promise<boolean>; stop: () => Promise<void>; screen: () => Promise<string> }> {
   if (face === 'headless') {
     const outPath = join(dir, 'stdout.txt');
     const out = openSync(outPath, 'w');
-    const child = spawn(process.execPath, gamedayArgs(dir, experiment, [...extra, '--headless', '--output', 'text']), { cwd: ROOT, env: CHILD_ENV, stdio: ['ignore', out, out] });
+    const child = spawn(process.execPath, gamedayArgs(dir, experiment, [...extra, '--headless', '--output', 'text']), {
+      cwd: ROOT,
+      env: CHILD_ENV,
+      stdio: ['ignore', out, out],
+    });
     closeSync(out);
     const exited = new Promise<void>((res) => child.once('exit', () => res()));
     const text = () => readFileSync(outPath, 'utf8');
@@ -468,8 +512,15 @@ async function benchRss(): Promise<void> {
     process.exit(1);
   }
   const everyS = 5;
-  const variant = face === 'tui-production' ? ' (NODE_ENV=production)' : face === 'tui-clear-measures' ? ' (performance.clearMeasures() every 1 s, preloaded)' : '';
-  console.log(`\n## 2. RSS of the ${face === 'headless' ? 'headless' : 'control-room'} process${variant} over ${minutes} min (${rps} rps, embedded demo, gentle fault), VmRSS every ${everyS} s`);
+  const variant =
+    face === 'tui-production'
+      ? ' (NODE_ENV=production)'
+      : face === 'tui-clear-measures'
+        ? ' (performance.clearMeasures() every 1 s, preloaded)'
+        : '';
+  console.log(
+    `\n## 2. RSS of the ${face === 'headless' ? 'headless' : 'control-room'} process${variant} over ${minutes} min (${rps} rps, embedded demo, gentle fault), VmRSS every ${everyS} s`,
+  );
   console.log(`   ${machineLine()}`);
   const dir = tempDir();
   const experiment = `name: bench-control-room-rss
@@ -490,7 +541,8 @@ ${NOISE_PROOF_SLO}
       const st = procStat(pid);
       if (kb === null || !st) throw new Error(`the run ended after ${k * everyS} s:\n${await run.screen()}`);
       samples.push({ tS: k * everyS, rssMB: kb / 1024, cpuTicks: st.ticks });
-      if (k > 0 && (k * everyS) % 60 === 0 && !(await run.steady())) process.stderr.write(`warning: not observing at ${k * everyS} s:\n${await run.screen()}\n`);
+      if (k > 0 && (k * everyS) % 60 === 0 && !(await run.steady()))
+        process.stderr.write(`warning: not observing at ${k * everyS} s:\n${await run.screen()}\n`);
     }
     const after = samples.filter((s) => s.tS >= 60).map((s) => s.rssMB);
     const min = Math.min(...after);
@@ -505,8 +557,10 @@ ${NOISE_PROOF_SLO}
     }
     const first = after[0];
     const last = after[after.length - 1];
-    console.log(`after the first minute: min ${fmtNum(min, 1)} MB, max ${fmtNum(max, 1)} MB, spread ${fmtNum(max - min, 1)} MB; ` +
-      `1 min → ${minutes} min: ${fmtNum(last - first, 1)} MB (goal: flat, within 20 MB): ${max - min <= 20 ? 'MET' : 'NOT MET'}`);
+    console.log(
+      `after the first minute: min ${fmtNum(min, 1)} MB, max ${fmtNum(max, 1)} MB, spread ${fmtNum(max - min, 1)} MB; ` +
+        `1 min → ${minutes} min: ${fmtNum(last - first, 1)} MB (goal: flat, within 20 MB): ${max - min <= 20 ? 'MET' : 'NOT MET'}`,
+    );
     // The spread includes the GC sawtooth (tens of MB at 100 rps, headless too); the trend says
     // whether something keeps growing: least-squares slope after the first minute, and the floor
     // (lowest sample) of the second minute against that of the last.
@@ -515,7 +569,9 @@ ${NOISE_PROOF_SLO}
     const mr = late.reduce((a, x) => a + x.rssMB, 0) / late.length;
     const slope = (late.reduce((a, x) => a + (x.tS - mt) * (x.rssMB - mr), 0) / late.reduce((a, x) => a + (x.tS - mt) ** 2, 0)) * 60;
     const floor = (m: number) => Math.min(...samples.filter((x) => x.tS >= m * 60 && x.tS < (m + 1) * 60).map((x) => x.rssMB));
-    console.log(`trend after the first minute: ${fmtNum(slope, 1)} MB/min (least squares); floor of minute 1–2 ${fmtNum(floor(1), 1)} MB → floor of minute ${minutes - 1}–${minutes} ${fmtNum(floor(minutes - 1), 1)} MB`);
+    console.log(
+      `trend after the first minute: ${fmtNum(slope, 1)} MB/min (least squares); floor of minute 1–2 ${fmtNum(floor(1), 1)} MB → floor of minute ${minutes - 1}–${minutes} ${fmtNum(floor(minutes - 1), 1)} MB`,
+    );
     console.log(`all samples (MB, every ${everyS} s): ${samples.map((s) => s.rssMB.toFixed(0)).join(' ')}`);
   } finally {
     await run.stop();
@@ -625,16 +681,27 @@ interface KeyFace {
   kill(): Promise<void>;
 }
 
-async function keyFace(headless: boolean, dir: string, experiment: string, journal: string, env: Record<string, string> = {}): Promise<KeyFace> {
+async function keyFace(
+  headless: boolean,
+  dir: string,
+  experiment: string,
+  journal: string,
+  env: Record<string, string> = {},
+): Promise<KeyFace> {
   if (headless) {
     const outPath = join(dir, 'stdout.txt');
     const out = openSync(outPath, 'w');
-    const child = spawn(process.execPath, gamedayArgs(dir, experiment, ['--journal', journal, '--headless', '--output', 'text']), { cwd: ROOT, env: CHILD_ENV, stdio: ['ignore', out, out] });
+    const child = spawn(process.execPath, gamedayArgs(dir, experiment, ['--journal', journal, '--headless', '--output', 'text']), {
+      cwd: ROOT,
+      env: CHILD_ENV,
+      stdio: ['ignore', out, out],
+    });
     closeSync(out);
     const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
     return {
       waitObserving: async () => {
-        if ((await pollUntil(() => /observe/i.test(readFileSync(outPath, 'utf8')), 60_000)) === null) throw new Error(`headless run never observed:\n${readFileSync(outPath, 'utf8').slice(-2000)}`);
+        if ((await pollUntil(() => /observe/i.test(readFileSync(outPath, 'utf8')), 60_000)) === null)
+          throw new Error(`headless run never observed:\n${readFileSync(outPath, 'utf8').slice(-2000)}`);
       },
       trigger: async () => {
         process.kill(child.pid!, 'SIGUSR2');
@@ -649,7 +716,14 @@ async function keyFace(headless: boolean, dir: string, experiment: string, journ
       },
     };
   }
-  const t = await TmuxSession.start({ command: [process.execPath, ...gamedayArgs(dir, experiment, ['--journal', journal])], cwd: ROOT, columns: COLUMNS, rows: ROWS, name: 'bench-cr', env });
+  const t = await TmuxSession.start({
+    command: [process.execPath, ...gamedayArgs(dir, experiment, ['--journal', journal])],
+    cwd: ROOT,
+    columns: COLUMNS,
+    rows: ROWS,
+    name: 'bench-cr',
+    env,
+  });
   return {
     waitObserving: async () => {
       await t.waitFor(/OBSERV/, { timeoutMs: 60_000, intervalMs: 50 });
@@ -719,7 +793,16 @@ ${NOISE_PROOF_SLO}
 
   const journal = join(dir, 'journal.json');
   const face = await keyFace(headless, dir, experiment, journal, variant === 'proxy-production' ? { NODE_ENV: 'production' } : {});
-  const result: KeyResult = { removedMs: null, removedAfterReturnMs: null, screenMs: null, sendKeysMs: NaN, anchorMs: null, exitCode: null, stopEventMs: null, removeEventMs: null };
+  const result: KeyResult = {
+    removedMs: null,
+    removedAfterReturnMs: null,
+    screenMs: null,
+    sendKeysMs: NaN,
+    anchorMs: null,
+    exitCode: null,
+    stopEventMs: null,
+    removeEventMs: null,
+  };
   try {
     await face.waitObserving();
     // The fault is in (the phase line can lead the driver by a moment): check it from outside.
@@ -746,7 +829,10 @@ ${NOISE_PROOF_SLO}
     }
 
     armed = true;
-    const removed = kind === 'proxy' ? pollUntil(() => depFirstAt !== null, 10_000).then((at) => (at === null ? null : depFirstAt)) : pollUntil(() => !existsSync(marker), 10_000);
+    const removed =
+      kind === 'proxy'
+        ? pollUntil(() => depFirstAt !== null, 10_000).then((at) => (at === null ? null : depFirstAt))
+        : pollUntil(() => !existsSync(marker), 10_000);
     if (kind === 'command' && !existsSync(marker)) throw new Error('the marker was gone before the key: something removed the fault early');
     const t0 = nowMs();
     const t0Date = Date.now();
@@ -768,8 +854,18 @@ ${NOISE_PROOF_SLO}
       result.stopEventMs = stop ? stop.ts - t0Date : null;
       result.removeEventMs = done ? done.ts - t0Date : null;
       if (process.env.BENCH_DEBUG) {
-        console.log(events.filter((e) => e.type !== 'tick').map((e) => `${e.ts - t0Date} ${JSON.stringify(e).slice(0, 160)}`).join('\n'));
-        console.log(`probes after the key (sent→answered ms from t0, status): ${probeLog.slice(0, 80).map(([a, b, st]) => `${(a - t0).toFixed(0)}→${(b - t0).toFixed(0)}:${st}`).join(' ')}`);
+        console.log(
+          events
+            .filter((e) => e.type !== 'tick')
+            .map((e) => `${e.ts - t0Date} ${JSON.stringify(e).slice(0, 160)}`)
+            .join('\n'),
+        );
+        console.log(
+          `probes after the key (sent→answered ms from t0, status): ${probeLog
+            .slice(0, 80)
+            .map(([a, b, st]) => `${(a - t0).toFixed(0)}→${(b - t0).toFixed(0)}:${st}`)
+            .join(' ')}`,
+        );
       }
     } catch (err) {
       process.stderr.write(`warning: no journal: ${(err as Error).message}\n`);
@@ -801,7 +897,13 @@ async function terminalAnchor(): Promise<{ ms: number | null; sendKeysMs: number
   const ready = join(dir, 'ready');
   const script = `const fs=require('fs');process.stdin.setRawMode(true);process.stdin.on('data',()=>{fs.rmSync(${JSON.stringify(marker)},{force:true});setTimeout(()=>process.exit(0),50)});fs.writeFileSync(${JSON.stringify(ready)},'');setInterval(()=>{},1000);`;
   writeFileSync(marker, '');
-  const t = await TmuxSession.start({ command: [process.execPath, '-e', script], cwd: ROOT, columns: COLUMNS, rows: ROWS, name: 'bench-cr-anchor' });
+  const t = await TmuxSession.start({
+    command: [process.execPath, '-e', script],
+    cwd: ROOT,
+    columns: COLUMNS,
+    rows: ROWS,
+    name: 'bench-cr-anchor',
+  });
   try {
     if ((await pollUntil(() => existsSync(ready), 10_000)) === null) throw new Error('anchor program did not start');
     await sleep(200);
@@ -828,8 +930,12 @@ async function benchKeypress(): Promise<void> {
     process.stderr.write(`--variant: expected all, both or a comma list of ${KNOWN.join(', ')}; got ${which}\n`);
     process.exit(1);
   }
-  console.log(`\n## 3. keypress x → fault removed, ${runs} runs per variant (${variants.join(', ')}), traffic ${rps} rps to a local target, tmux ${COLUMNS}×${ROWS}`);
-  console.log(`   times from just before \`tmux send-keys x\` is spawned (*-headless: before SIGUSR2 is sent to a --headless run); ${machineLine()}`);
+  console.log(
+    `\n## 3. keypress x → fault removed, ${runs} runs per variant (${variants.join(', ')}), traffic ${rps} rps to a local target, tmux ${COLUMNS}×${ROWS}`,
+  );
+  console.log(
+    `   times from just before \`tmux send-keys x\` is spawned (*-headless: before SIGUSR2 is sent to a --headless run); ${machineLine()}`,
+  );
   const w = [4, 17, 10, 13, 9, 9, 10, 10, 7, 6];
   console.log(row(['run', 'variant', 'removed', 'after return', 'stop evt', 'screen', 'send-keys', 'anchor', 'term', 'exit'], w));
   const res: Record<string, KeyResult[]> = Object.fromEntries(KNOWN.map((v) => [v, []]));
@@ -851,33 +957,68 @@ async function benchKeypress(): Promise<void> {
         if (a.ms !== null) term.push(a.ms);
         termSend.push(a.sendKeysMs);
       }
-      console.log(row([i, v, fmtNum(r.removedMs, 1), fmtNum(r.removedAfterReturnMs, 1), fmtNum(r.stopEventMs, 0), fmtNum(r.screenMs, 0), fmtNum(r.sendKeysMs, 1), fmtNum(r.anchorMs, 1), fmtNum(a.ms, 1), r.exitCode ?? '—'], w));
+      console.log(
+        row(
+          [
+            i,
+            v,
+            fmtNum(r.removedMs, 1),
+            fmtNum(r.removedAfterReturnMs, 1),
+            fmtNum(r.stopEventMs, 0),
+            fmtNum(r.screenMs, 0),
+            fmtNum(r.sendKeysMs, 1),
+            fmtNum(r.anchorMs, 1),
+            fmtNum(a.ms, 1),
+            r.exitCode ?? '—',
+          ],
+          w,
+        ),
+      );
     }
   }
-  const m = (v: string, k: keyof KeyResult) => median(res[v].map((r) => r[k] as number | null));
-  console.log('(ms from the trigger; removed: fault out as seen from outside; stop evt: the journal\'s emergency-stop event, i.e. the key reached');
-  console.log(' the engine (Date.now(), ms resolution); screen: "remove-fault done" on screen; anchor: the restore argv spawned by the bench; term: terminal anchor)');
+  const m = (v: string, k: keyof KeyResult) => median(res[v].map((r) => r[k]));
+  console.log(
+    "(ms from the trigger; removed: fault out as seen from outside; stop evt: the journal's emergency-stop event, i.e. the key reached",
+  );
+  console.log(
+    ' the engine (Date.now(), ms resolution); screen: "remove-fault done" on screen; anchor: the restore argv spawned by the bench; term: terminal anchor)',
+  );
   console.log('');
-  for (const v of variants) console.log(`${v.padEnd(17)}: trigger → emergency-stop event in the journal: median ${fmtNum(m(v, 'stopEventMs'), 0)} ms`);
-  if (term.length) console.log(`terminal anchor (tmux send-keys → raw-mode node program reacts): median ${fmtNum(median(term), 1)} ms (send-keys itself ${fmtNum(median(termSend), 1)} ms), n=${term.length}`);
+  for (const v of variants)
+    console.log(`${v.padEnd(17)}: trigger → emergency-stop event in the journal: median ${fmtNum(m(v, 'stopEventMs'), 0)} ms`);
+  if (term.length)
+    console.log(
+      `terminal anchor (tmux send-keys → raw-mode node program reacts): median ${fmtNum(median(term), 1)} ms (send-keys itself ${fmtNum(median(termSend), 1)} ms), n=${term.length}`,
+    );
   for (const v of variants) {
     const n = res[v].length;
     if (!n) continue;
     const removed = m(v, 'removedMs');
-    const goal = v.endsWith('-headless') ? '(no key: the engine without the control room)' : `goal ≤ 100 ms: ${removed <= 100 ? 'MET' : 'NOT MET'}`;
+    const goal = v.endsWith('-headless')
+      ? '(no key: the engine without the control room)'
+      : `goal ≤ 100 ms: ${removed <= 100 ? 'MET' : 'NOT MET'}`;
     if (v.startsWith('proxy')) {
-      console.log(`${v.padEnd(17)}: trigger → first probe through the proxy to the dependency: median ${fmtNum(removed, 1)} ms, n=${n}; ${goal}`);
+      console.log(
+        `${v.padEnd(17)}: trigger → first probe through the proxy to the dependency: median ${fmtNum(removed, 1)} ms, n=${n}; ${goal}`,
+      );
     } else {
       const anchor = m(v, 'anchorMs');
       const overhead = median(res[v].map((r) => (r.removedMs !== null && r.anchorMs !== null ? r.removedMs - r.anchorMs : null)));
       console.log(`${v.padEnd(17)}: trigger → restore command has removed the marker: median ${fmtNum(removed, 1)} ms, n=${n}; ${goal}`);
-      console.log(`${''.padEnd(17)}  anchor (same restore argv spawned by the bench with execa, same load): median ${fmtNum(anchor, 1)} ms; ` +
-        `overhead = median of per-run (removed − anchor) ${fmtNum(overhead, 1)} ms`);
+      console.log(
+        `${''.padEnd(17)}  anchor (same restore argv spawned by the bench with execa, same load): median ${fmtNum(anchor, 1)} ms; ` +
+          `overhead = median of per-run (removed − anchor) ${fmtNum(overhead, 1)} ms`,
+      );
     }
-    if (!v.endsWith('-headless')) console.log(`${''.padEnd(17)}  after send-keys returned: ${fmtNum(m(v, 'removedAfterReturnMs'), 1)} ms; screen shows "remove-fault done": median ${fmtNum(m(v, 'screenMs'), 0)} ms`);
+    if (!v.endsWith('-headless'))
+      console.log(
+        `${''.padEnd(17)}  after send-keys returned: ${fmtNum(m(v, 'removedAfterReturnMs'), 1)} ms; screen shows "remove-fault done": median ${fmtNum(m(v, 'screenMs'), 0)} ms`,
+      );
   }
   if (res.proxy.length && res['proxy-headless'].length) {
-    console.log(`control room's share (proxy): ${fmtNum(m('proxy', 'removedMs') - m('proxy-headless', 'removedMs'), 1)} ms = TUI median − headless median (of which the terminal path ≈ ${fmtNum(median(term), 1)} ms)`);
+    console.log(
+      `control room's share (proxy): ${fmtNum(m('proxy', 'removedMs') - m('proxy-headless', 'removedMs'), 1)} ms = TUI median − headless median (of which the terminal path ≈ ${fmtNum(median(term), 1)} ms)`,
+    );
   }
 }
 
@@ -898,9 +1039,25 @@ async function frameCostChild(): Promise<void> {
   const withFace = !has('--no-face');
   const store = createGamedayStore();
   const now = Date.now();
-  const slis = (i: number) => ({ p95LatencyMs: 40 + (i % 7) * 3, errorRate: 0.001 * (i % 3), availability: 0.999, healthFailures: 0, samples: 2400 + i, throughputRps: 480 + (i % 11) });
+  const slis = (i: number) => ({
+    p95LatencyMs: 40 + (i % 7) * 3,
+    errorRate: 0.001 * (i % 3),
+    availability: 0.999,
+    healthFailures: 0,
+    samples: 2400 + i,
+    throughputRps: 480 + (i % 11),
+  });
   store.setState({
-    experiment: { id: 'bench0001', name: 'bench-control-room-frame', targetUrl: 'http://127.0.0.1:40000 (embedded demo)', faultLabel: 'latency 20ms on 10%', rps: 500, durationMs: 40_000, baselineMs: 2_000, demo: true },
+    experiment: {
+      id: 'bench0001',
+      name: 'bench-control-room-frame',
+      targetUrl: 'http://127.0.0.1:40000 (embedded demo)',
+      faultLabel: 'latency 20ms on 10%',
+      rps: 500,
+      durationMs: 40_000,
+      baselineMs: 2_000,
+      demo: true,
+    },
     phase: 'observe',
     phaseStartedAtMs: now - 10_000,
     startedAtMs: now - 14_000,
@@ -909,8 +1066,17 @@ async function frameCostChild(): Promise<void> {
     faultActive: true,
     slis: slis(0),
     baseline: slis(1),
-    preflight: ['emergency-stop latch', 'budget covers baseline', 'fault driver ready', 'target reachable', 'target healthy'].map((name) => ({ name, status: 'pass' as const, detail: 'ok' })),
-    history: Array.from({ length: 240 }, (_, i) => ({ tMs: now - (240 - i) * 250, p95LatencyMs: 40 + (i % 9), errorRate: 0, availability: 1, healthFailures: 0, impact: i % 5 })),
+    preflight: ['emergency-stop latch', 'budget covers baseline', 'fault driver ready', 'target reachable', 'target healthy'].map(
+      (name) => ({ name, status: 'pass' as const, detail: 'ok' }),
+    ),
+    history: Array.from({ length: 240 }, (_, i) => ({
+      tMs: now - (240 - i) * 250,
+      p95LatencyMs: 40 + (i % 9),
+      errorRate: 0,
+      availability: 1,
+      healthFailures: 0,
+      impact: i % 5,
+    })),
   });
   const face = storeFace(store);
   face({ type: 'note', ts: now - 14_000, text: 'preflight', source: 'engine' });
@@ -930,7 +1096,12 @@ async function frameCostChild(): Promise<void> {
     }),
     { isTTY: true, columns: COLUMNS, rows: ROWS, getColorDepth: () => 8, hasColors: () => true },
   ) as unknown as NodeJS.WriteStream;
-  const stdin = Object.assign(new Readable({ read() {} }), { isTTY: true, setRawMode: () => stdin, ref: () => stdin, unref: () => stdin }) as unknown as NodeJS.ReadStream;
+  const stdin = Object.assign(new Readable({ read() {} }), {
+    isTTY: true,
+    setRawMode: () => stdin,
+    ref: () => stdin,
+    unref: () => stdin,
+  }) as unknown as NodeJS.ReadStream;
   const controls = { emergencyStop() {}, rollbackNow() {}, togglePause() {}, addNote() {} };
   let room: { unmount(): void } | null = null;
   if (withFace) {
@@ -943,9 +1114,21 @@ async function frameCostChild(): Promise<void> {
     store.setState({
       nowMs: t,
       slis: slis(i),
-      budget: { ...st.budget, experimentSpentUsd: 5 + i * 0.125, daySpentUsd: 5 + i * 0.125, experimentCapUsd: 100, dayCapUsd: 500, requestsSent: 5000 + i * 125, burnUsdPerMin: 30, timeToCapMs: 190_000 },
+      budget: {
+        ...st.budget,
+        experimentSpentUsd: 5 + i * 0.125,
+        daySpentUsd: 5 + i * 0.125,
+        experimentCapUsd: 100,
+        dayCapUsd: 500,
+        requestsSent: 5000 + i * 125,
+        burnUsdPerMin: 30,
+        timeToCapMs: 190_000,
+      },
       impact: { score: i % 4, band: 'low', driver: 'p95LatencyMs', peak: 3 },
-      history: [...st.history.filter((h) => h.tMs >= t - 60_000), { tMs: t, p95LatencyMs: 40 + (i % 9), errorRate: 0, availability: 1, healthFailures: 0, impact: i % 4 }],
+      history: [
+        ...st.history.filter((h) => h.tMs >= t - 60_000),
+        { tMs: t, p95LatencyMs: 40 + (i % 9), errorRate: 0, availability: 1, healthFailures: 0, impact: i % 4 },
+      ],
     });
   };
   // warm up (JIT, first frames), then measure
@@ -973,34 +1156,57 @@ async function frameCostChild(): Promise<void> {
   gc?.();
   const heapKBPerUpdate = (process.memoryUsage().heapUsed - heap0) / 1024 / updates;
   room?.unmount();
-  console.log(JSON.stringify({ cpuMsPerUpdate: (c.user + c.system) / 1000 / updates, bytesPerUpdate: (bytes - bytes0) / updates, writesPerUpdate: (writes - writes0) / updates, measuresPerUpdate: (measures - measures0) / updates, measuresKept: measures, heapKBPerUpdate, wallMs: wall }));
+  console.log(
+    JSON.stringify({
+      cpuMsPerUpdate: (c.user + c.system) / 1000 / updates,
+      bytesPerUpdate: (bytes - bytes0) / updates,
+      writesPerUpdate: (writes - writes0) / updates,
+      measuresPerUpdate: (measures - measures0) / updates,
+      measuresKept: measures,
+      heapKBPerUpdate,
+      wallMs: wall,
+    }),
+  );
   process.exit(0);
 }
 
 async function benchFrameCost(): Promise<void> {
   const reps = intArg(args, '--reps', 3);
   const updates = intArg(args, '--updates', 60);
-  console.log(`\n## diagnostic: CPU per control-room frame (real App on a fake ${COLUMNS}×${ROWS} TTY, one tick-like store update per frame, ${updates} updates), ${reps} alternating reps`);
+  console.log(
+    `\n## diagnostic: CPU per control-room frame (real App on a fake ${COLUMNS}×${ROWS} TTY, one tick-like store update per frame, ${updates} updates), ${reps} alternating reps`,
+  );
   console.log(`   ${machineLine()}`);
   const arms: [string, Record<string, string>, string[]][] = [
     ['no face (anchor)', {}, ['--no-face']],
     ['face, development', {}, []],
     ['face, NODE_ENV=production', { NODE_ENV: 'production' }, []],
   ];
-  const results = new Map<string, { cpu: number[]; bytes: number[]; measures: number[]; heap: number[] }>(arms.map(([n]) => [n, { cpu: [], bytes: [], measures: [], heap: [] }]));
+  const results = new Map<string, { cpu: number[]; bytes: number[]; measures: number[]; heap: number[] }>(
+    arms.map(([n]) => [n, { cpu: [], bytes: [], measures: [], heap: [] }]),
+  );
   for (let r = 0; r < reps; r++) {
     for (const [name, env, extra] of arms) {
       const { NODE_ENV: _drop, ...base } = CHILD_ENV;
-      const child = await execa(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/control-room.ts', '--frame-cost-child', '--updates', String(updates), ...extra], {
-        cwd: ROOT,
-        env: { ...base, FORCE_COLOR: '2', ...env },
-        extendEnv: false,
-        reject: false,
-        timeout: 120_000,
-      });
+      const child = await execa(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', 'bench/control-room.ts', '--frame-cost-child', '--updates', String(updates), ...extra],
+        {
+          cwd: ROOT,
+          env: { ...base, FORCE_COLOR: '2', ...env },
+          extendEnv: false,
+          reject: false,
+          timeout: 120_000,
+        },
+      );
       const line = String(child.stdout).trim().split('\n').pop() ?? '';
       try {
-        const j = JSON.parse(line) as { cpuMsPerUpdate: number; bytesPerUpdate: number; measuresPerUpdate: number; heapKBPerUpdate: number };
+        const j = JSON.parse(line) as {
+          cpuMsPerUpdate: number;
+          bytesPerUpdate: number;
+          measuresPerUpdate: number;
+          heapKBPerUpdate: number;
+        };
         results.get(name)!.cpu.push(j.cpuMsPerUpdate);
         results.get(name)!.bytes.push(j.bytesPerUpdate);
         results.get(name)!.measures.push(j.measuresPerUpdate);
@@ -1016,7 +1222,20 @@ async function benchFrameCost(): Promise<void> {
   for (const [name] of arms) {
     const x = results.get(name)!;
     const m = median(x.cpu);
-    console.log(row([name, fmtNum(m, 2), fmtNum(m - anchor, 2), fmtNum(((m - anchor) * 4) / 10, 1), fmtNum(median(x.bytes), 0), fmtNum(median(x.measures), 1), fmtNum(median(x.heap), 1)], w));
+    console.log(
+      row(
+        [
+          name,
+          fmtNum(m, 2),
+          fmtNum(m - anchor, 2),
+          fmtNum(((m - anchor) * 4) / 10, 1),
+          fmtNum(median(x.bytes), 0),
+          fmtNum(median(x.measures), 1),
+          fmtNum(median(x.heap), 1),
+        ],
+        w,
+      ),
+    );
   }
   console.log('(the engine updates the store once per 250 ms tick during observe: 4 frames a second; heap KB/upd: live heap');
   console.log(' growth per update after a forced GC — what a long run keeps; × 4/s × 60 = KB a minute)');

@@ -67,22 +67,40 @@ async function cliRun(dir: string, n: number): Promise<CliFigures> {
   writeFileSync(experiment, EXPERIMENT_YAML);
   const stateDir = join(dir, `state-${n}`);
   const t0 = nowMs();
-  const r = await runCli(['run', '--experiment', experiment, '--headless', '--output', 'json', '--state-dir', stateDir, '--metrics-port', '0'], 90_000);
+  const r = await runCli(
+    ['run', '--experiment', experiment, '--headless', '--output', 'json', '--state-dir', stateDir, '--metrics-port', '0'],
+    90_000,
+  );
   const wallMs = nowMs() - t0;
-  const summary = r.events.find((e) => e.type === 'summary') as { status?: string; detectionMs?: number | null; recoveryMs?: number | null } | undefined;
+  const summary = r.events.find((e) => e.type === 'summary') as
+    { status?: string; detectionMs?: number | null; recoveryMs?: number | null } | undefined;
   if (!summary) {
     process.stderr.write(`cli run ${n}: no summary (exit ${r.code}); stderr: ${r.stderr.slice(-600)}\n`);
     return { detectionMs: null, recoveryMs: null, status: `exit ${r.code}`, baselineP95Ms: null, wallMs };
   }
   // "steady state holds: p95 12ms, …": how quiet the machine was during the baseline
-  const note = r.events.find((e) => e.type === 'note' && typeof e.text === 'string' && e.text.startsWith('steady state holds')) as { text: string } | undefined;
+  const note = r.events.find((e) => e.type === 'note' && typeof e.text === 'string' && e.text.startsWith('steady state holds')) as
+    { text: string } | undefined;
   const m = note?.text.match(/p95 (\d+)ms/);
-  return { detectionMs: summary.detectionMs ?? null, recoveryMs: summary.recoveryMs ?? null, status: summary.status ?? '?', baselineP95Ms: m ? Number(m[1]) : null, wallMs };
+  return {
+    detectionMs: summary.detectionMs ?? null,
+    recoveryMs: summary.recoveryMs ?? null,
+    status: summary.status ?? '?',
+    baselineP95Ms: m ? Number(m[1]) : null,
+    wallMs,
+  };
 }
 
 const US = 1000;
 const newHist = () =>
-  hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, autoResize: false, useWebAssembly: false });
+  hdr.build({
+    bitBucketSize: 32,
+    numberOfSignificantValueDigits: 3,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    autoResize: false,
+    useWebAssembly: false,
+  });
 
 /** SloWindow that also feeds k6's cumulative view: every completed request since the test started. */
 class TeeWindow extends SloWindow {
@@ -141,7 +159,12 @@ async function replicaRun(): Promise<ReplicaFigures> {
   // k6's: thresholds every 2 s from the test start, over everything completed so far
   const k6 = setInterval(() => {
     const t = nowMs();
-    if (faultStartMs !== null && k6AtMs === null && window.cumulative.totalCount > 0 && window.cumulative.getValueAtPercentile(95) / US > P95_SLO_MS) {
+    if (
+      faultStartMs !== null &&
+      k6AtMs === null &&
+      window.cumulative.totalCount > 0 &&
+      window.cumulative.getValueAtPercentile(95) / US > P95_SLO_MS
+    ) {
       k6AtMs = t;
     }
   }, K6_TICK_MS);
@@ -157,7 +180,7 @@ async function replicaRun(): Promise<ReplicaFigures> {
   demo.proxy.setFault(null);
   await traffic.stop();
   await demo.close();
-  const since = (t: number | null): number | null => (t === null ? null : t - faultStartMs!);
+  const since = (t: number | null): number | null => (t === null ? null : t - faultStartMs);
   const crossing = since(window.crossingMs);
   return {
     gamedayMs: since(gamedayAtMs),
@@ -171,12 +194,32 @@ async function replicaRun(): Promise<ReplicaFigures> {
 async function main(): Promise<void> {
   const runs = intArg(process.argv.slice(2), '--runs', 10);
   const dir = mkdtempSync(join(tmpdir(), 'gameday-bench-detection-'));
-  console.log(`# detection: ${FAULT_LATENCY_MS} ms ±${FAULT_JITTER_MS} ms latency on every dependency call, ${RPS} rps, p95 SLO ${P95_SLO_MS} ms, ${runs} runs`);
+  console.log(
+    `# detection: ${FAULT_LATENCY_MS} ms ±${FAULT_JITTER_MS} ms latency on every dependency call, ${RPS} rps, p95 SLO ${P95_SLO_MS} ms, ${runs} runs`,
+  );
   console.log(`# ${machineLine()}`);
   console.log('# cli = real `gameday run` (its own process, embedded demo); replica = demo + TrafficGenerator in this process,');
-  console.log('# gameday evaluator (5 s window / 250 ms, in-flight slow counted) and k6-style evaluator (cumulative p95 / 2 s) on the same traffic.');
+  console.log(
+    '# gameday evaluator (5 s window / 250 ms, in-flight slow counted) and k6-style evaluator (cumulative p95 / 2 s) on the same traffic.',
+  );
   const W = [4, 10, 11, 12, 12, 12, 11, 12, 13, 12];
-  console.log(row(['run', 'cli', 'cli status', 'cli recovery', 'cli base p95', 'replica gd', 'k6 (live)', 'k6 crossing', 'k6 phase-mean', 'rep base p95'], W));
+  console.log(
+    row(
+      [
+        'run',
+        'cli',
+        'cli status',
+        'cli recovery',
+        'cli base p95',
+        'replica gd',
+        'k6 (live)',
+        'k6 crossing',
+        'k6 phase-mean',
+        'rep base p95',
+      ],
+      W,
+    ),
+  );
 
   const results: { cli: CliFigures; rep: ReplicaFigures }[] = [];
   try {
@@ -184,7 +227,23 @@ async function main(): Promise<void> {
       const cli = await cliRun(dir, i);
       const rep = await replicaRun();
       results.push({ cli, rep });
-      console.log(row([i, fmtMs(cli.detectionMs), cli.status, fmtMs(cli.recoveryMs), fmtMs(cli.baselineP95Ms), fmtMs(rep.gamedayMs), fmtMs(rep.k6Ms), fmtMs(rep.k6CrossingMs), fmtMs(rep.k6PhaseMeanMs), fmtMs(rep.baselineP95Ms)], W));
+      console.log(
+        row(
+          [
+            i,
+            fmtMs(cli.detectionMs),
+            cli.status,
+            fmtMs(cli.recoveryMs),
+            fmtMs(cli.baselineP95Ms),
+            fmtMs(rep.gamedayMs),
+            fmtMs(rep.k6Ms),
+            fmtMs(rep.k6CrossingMs),
+            fmtMs(rep.k6PhaseMeanMs),
+            fmtMs(rep.baselineP95Ms),
+          ],
+          W,
+        ),
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -197,13 +256,19 @@ async function main(): Promise<void> {
   const missed = results.filter((r) => r.cli.detectionMs === null).length;
   console.log('');
   console.log('## medians');
-  console.log(`gameday CLI detection            ${fmtMs(cliMed)}${missed ? `   (${missed} run(s) without a detection, left out)` : ''}   goal ≤ 1000 ms: ${cliMed <= 1000 ? 'met' : 'NOT met'}`);
+  console.log(
+    `gameday CLI detection            ${fmtMs(cliMed)}${missed ? `   (${missed} run(s) without a detection, left out)` : ''}   goal ≤ 1000 ms: ${cliMed <= 1000 ? 'met' : 'NOT met'}`,
+  );
   console.log(`gameday evaluator (replica)      ${fmtMs(gdMed)}`);
-  console.log(`k6 thresholds (replica, live)    ${fmtMs(k6Med)}   (anchor; ticker aligned to the test start, fault ${BASELINE_MS / 1000} s in)`);
+  console.log(
+    `k6 thresholds (replica, live)    ${fmtMs(k6Med)}   (anchor; ticker aligned to the test start, fault ${BASELINE_MS / 1000} s in)`,
+  );
   console.log(`k6 thresholds (random phase)     ${fmtMs(k6PhaseMed)}   (expected over a uniformly random 2 s ticker phase)`);
   console.log(`ratio gameday/k6 (replica, same traffic)   ${ratio(gdMed, k6Med)}   (vs random phase ${ratio(gdMed, k6PhaseMed)})`);
   console.log(`ratio gameday CLI/k6                       ${ratio(cliMed, k6Med)}   (vs random phase ${ratio(cliMed, k6PhaseMed)})`);
-  console.log(`gameday CLI recovery time (recovery window 1 s)   ${fmtMs(median(results.map((r) => r.cli.recoveryMs)))}   (not a goal of this bench; see bench/README.md)`);
+  console.log(
+    `gameday CLI recovery time (recovery window 1 s)   ${fmtMs(median(results.map((r) => r.cli.recoveryMs)))}   (not a goal of this bench; see bench/README.md)`,
+  );
   console.log(`Chaos Mesh nominal (NOT measured: status checks every 1 s, 3 failures): ≥ ${CHAOS_MESH_NOMINAL_MS} ms`);
 }
 

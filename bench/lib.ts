@@ -46,7 +46,9 @@ export function intArg(args: string[], name: string, fallback: number): number {
 
 export function machineLine(): string {
   const c = cpus();
-  const la = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const la = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   return `${new Date().toISOString()} · node ${process.version} · ${c.length} cores (${c[0]?.model.trim() ?? '?'}) · load avg ${la}`;
 }
 
@@ -63,7 +65,7 @@ export async function spawnDemo(extraArgs: string[] = []): Promise<DemoProcess> 
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const first = await new Promise<string>((res, rej) => {
     const t = setTimeout(() => rej(new Error('demo did not print its URLs within 30 s')), 30_000);
     lines.once('line', (l) => {
@@ -105,8 +107,8 @@ export function runCli(args: string[], timeoutMs: number): Promise<CliRun> {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
   const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((res) => {
     child.on('close', (code) => {

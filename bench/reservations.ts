@@ -15,7 +15,12 @@ const SELF = fileURLToPath(import.meta.url);
 /** One contender: register, say "ready", on "go <seconds>" reserve until the time is up, print the count. */
 async function child(stateDir: string): Promise<void> {
   const ledger = Ledger.open(stateDir);
-  const handle = ledger.registerExperiment({ name: `bench-${process.pid}`, experimentCapUsd: 1e6, dailyCapUsd: 1e7, costPerRequestUsd: 0.001 });
+  const handle = ledger.registerExperiment({
+    name: `bench-${process.pid}`,
+    experimentCapUsd: 1e6,
+    dailyCapUsd: 1e7,
+    costPerRequestUsd: 0.001,
+  });
   process.stdout.write('ready\n');
   const [, seconds] = (await new Promise<string>((resolve) => createInterface({ input: process.stdin }).once('line', resolve))).split(' ');
   const endMs = Date.now() + Number(seconds) * 1000;
@@ -31,7 +36,9 @@ async function child(stateDir: string): Promise<void> {
   await handle.finish('passed', granted);
   ledger.close();
   latenciesMs.sort((a, b) => a - b);
-  process.stdout.write(`${JSON.stringify({ reservations, granted, p50Ms: latenciesMs[Math.floor(latenciesMs.length / 2)], p99Ms: latenciesMs[Math.floor(latenciesMs.length * 0.99)] })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ reservations, granted, p50Ms: latenciesMs[Math.floor(latenciesMs.length / 2)], p99Ms: latenciesMs[Math.floor(latenciesMs.length * 0.99)] })}\n`,
+  );
   process.exit(0);
 }
 
@@ -46,14 +53,16 @@ async function runOnce(processes: number, seconds: number): Promise<RunResult> {
   try {
     const kids = Array.from({ length: processes }, () => {
       const proc = spawn(process.execPath, ['--import', 'tsx', SELF, '--child', stateDir], { stdio: ['pipe', 'pipe', 'inherit'] });
-      const lines = createInterface({ input: proc.stdout! });
+      const lines = createInterface({ input: proc.stdout });
       const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
       return { proc, ready: next(), next };
     });
     await Promise.all(kids.map((k) => k.ready));
     const results = kids.map((k) => k.next());
-    for (const k of kids) k.proc.stdin!.write(`go ${seconds}\n`);
-    const parsed = (await Promise.all(results)).map((l) => JSON.parse(l) as { reservations: number; granted: number; p50Ms: number; p99Ms: number });
+    for (const k of kids) k.proc.stdin.write(`go ${seconds}\n`);
+    const parsed = (await Promise.all(results)).map(
+      (l) => JSON.parse(l) as { reservations: number; granted: number; p50Ms: number; p99Ms: number },
+    );
     const total = parsed.reduce((s, r) => s + r.reservations, 0);
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     return { perSecond: total / seconds, p50Ms: median(parsed.map((r) => r.p50Ms)), p99Ms: Math.max(...parsed.map((r) => r.p99Ms)) };
@@ -69,12 +78,18 @@ async function main(): Promise<void> {
   for (let i = 0; i < 3; i++) {
     const r = await runOnce(processes, seconds);
     runs.push(r);
-    console.log(`run ${i + 1}: ${r.perSecond.toFixed(0)} reservations/s (per reservation p50 ${r.p50Ms.toFixed(2)} ms, worst p99 ${r.p99Ms.toFixed(2)} ms)`);
+    console.log(
+      `run ${i + 1}: ${r.perSecond.toFixed(0)} reservations/s (per reservation p50 ${r.p50Ms.toFixed(2)} ms, worst p99 ${r.p99Ms.toFixed(2)} ms)`,
+    );
   }
   const median = [...runs].sort((a, b) => a.perSecond - b.perSecond)[1];
-  console.log(`reservations: ${median.perSecond.toFixed(0)}/s across ${processes} processes on one ledger (median of 3 runs of ${seconds} s)`);
+  console.log(
+    `reservations: ${median.perSecond.toFixed(0)}/s across ${processes} processes on one ledger (median of 3 runs of ${seconds} s)`,
+  );
   // The anchor: a controller reserves about once a second (a second of traffic per chunk).
-  console.log(`≈ ${Math.floor(median.perSecond)} concurrent experiments at 1 reservation/s each, ${(median.perSecond / 1).toFixed(0)}× the need of one`);
+  console.log(
+    `≈ ${Math.floor(median.perSecond)} concurrent experiments at 1 reservation/s each, ${(median.perSecond / 1).toFixed(0)}× the need of one`,
+  );
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3]);

@@ -14,8 +14,13 @@ let failed = 0;
 for (const [file, sharedFlags] of BENCHES) {
   console.log(`\n=== ${file} ===`);
   const started = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...(sharedFlags ? process.argv.slice(2) : [])], { cwd: ROOT, stdio: 'inherit' });
-  console.log(`=== ${file}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(0)} s ===`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...(sharedFlags ? process.argv.slice(2) : [])], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  console.log(
+    `=== ${file}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(0)} s ===`,
+  );
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -46,7 +46,7 @@ import { fmtNum, intArg, machineLine, median, nowMs, ratio, row, sleep, spawnDem
 async function spawnTrivialServer(): Promise<{ url: string; stop(): void }> {
   const code = `const s=require('http').createServer({keepAlive:true},(q,r)=>{r.writeHead(200,{'content-length':2});r.end('ok')});s.keepAliveTimeout=30000;s.listen(0,'127.0.0.1',()=>console.log(s.address().port))`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((res) => child.stdout!.once('data', (d) => res(String(d).trim())));
+  const port = await new Promise<string>((res) => child.stdout.once('data', (d) => res(String(d).trim())));
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
@@ -65,7 +65,14 @@ const AUTOCANNON = { connections: 50, duration: 5 };
 
 /** SloWindow that also keeps the judged part's own tally (by scheduled time). */
 class JudgeWindow extends SloWindow {
-  readonly hist = hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, autoResize: false, useWebAssembly: false });
+  readonly hist = hdr.build({
+    bitBucketSize: 32,
+    numberOfSignificantValueDigits: 3,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    autoResize: false,
+    useWebAssembly: false,
+  });
   readonly counts: Record<Outcome, number> = { ok: 0, error: 0, timeout: 0, reset: 0, refused: 0 };
   fromMs = Infinity;
   toMs = Infinity;
@@ -160,7 +167,17 @@ diagnostics.subscribe('undici:client:connected', () => connects++);
 async function runStep(targetUrl: string, rps: number, stepMs: number, account: BudgetAccount): Promise<Step> {
   const budget = new TimedBudget(account);
   const window = new JudgeWindow({ windowMs: 5_000 });
-  const gen = new TrafficGenerator({ targetUrl, path: '/', rps, timeoutMs: TIMEOUT_MS, maxInFlight: MAX_IN_FLIGHT, connections, budget, window, now: nowMs });
+  const gen = new TrafficGenerator({
+    targetUrl,
+    path: '/',
+    rps,
+    timeoutMs: TIMEOUT_MS,
+    maxInFlight: MAX_IN_FLIGHT,
+    connections,
+    budget,
+    window,
+    now: nowMs,
+  });
   const t0 = nowMs();
   window.fromMs = t0 + WARM_MS;
   window.toMs = t0 + stepMs;
@@ -203,7 +220,13 @@ async function runStep(targetUrl: string, rps: number, stepMs: number, account: 
   if (backlogEnd >= rps * 0.05) why.push(`backlog ${backlogEnd}`);
   if (!(p99Ms < P99_LIMIT_MS)) why.push(`p99 ${fmtNum(p99Ms)}ms`);
   return {
-    rps, pass: why.length === 0, why: why.join(', ') || 'ok', okRps: (c.ok * 1000) / judgedMs, p99Ms, backlogEnd, sent,
+    rps,
+    pass: why.length === 0,
+    why: why.join(', ') || 'ok',
+    okRps: (c.ok * 1000) / judgedMs,
+    p99Ms,
+    backlogEnd,
+    sent,
     connects: stepConnects,
     cpuPct: ((cpu.user + cpu.system) / 1000 / stepMs) * 100,
     maxLagMs,
@@ -216,7 +239,13 @@ function fmtStep(label: string, s: Step): string {
   return `  ${label.padEnd(7)} ${String(s.rps).padStart(6)} rps: ${s.pass ? 'PASS' : 'fail'}  2xx ${fmtNum(s.okRps).padStart(6)}/s  p99 ${fmtNum(s.p99Ms, 1).padStart(7)} ms  backlog ${String(s.backlogEnd).padStart(4)}  conns+ ${String(s.connects).padStart(4)}  cpu ${fmtNum(s.cpuPct).padStart(3)}%  lag ${fmtNum(s.maxLagMs).padStart(4)} ms  budget ${fmtNum(s.budgetMsPerS, 2)} ms/s max ${fmtNum(s.budgetMaxMs, 1)} ms  (${s.why})`;
 }
 
-async function ladder(label: string, targetUrl: string, stepMs: number, budgetFor: (rps: number) => BudgetAccount, rates = LADDER): Promise<{ sustained: number; steps: Step[] }> {
+async function ladder(
+  label: string,
+  targetUrl: string,
+  stepMs: number,
+  budgetFor: (rps: number) => BudgetAccount,
+  rates = LADDER,
+): Promise<{ sustained: number; steps: Step[] }> {
   const steps: Step[] = [];
   const attempt = async (rps: number, again: boolean): Promise<Step> => {
     const s = await runStep(targetUrl, rps, stepMs, budgetFor(rps));
@@ -264,7 +293,9 @@ interface Rep {
 
 async function runAutocannon(url: string): Promise<number> {
   const ac = await autocannon({ url, ...AUTOCANNON });
-  console.log(`  autocannon: ${fmtNum(ac.requests.average)} req/s mean (p50 ${ac.latency.p50} ms, p99 ${ac.latency.p99} ms, ${ac.non2xx} non-2xx, ${ac.errors} errors)`);
+  console.log(
+    `  autocannon: ${fmtNum(ac.requests.average)} req/s mean (p50 ${ac.latency.p50} ms, p99 ${ac.latency.p99} ms, ${ac.non2xx} non-2xx, ${ac.errors} errors)`,
+  );
   await sleep(300);
   return ac.requests.average;
 }
@@ -274,11 +305,17 @@ async function main(): Promise<void> {
   const reps = intArg(args, '--reps', 3);
   const stepMs = intArg(args, '--step-ms', 4_000);
   if (args.includes('--connections')) connections = intArg(args, '--connections', 1);
-  console.log(`# traffic rate: generator (open loop, budget-gated) vs autocannon (${AUTOCANNON.connections} connections, ${AUTOCANNON.duration} s), demo in its own process, ${reps} reps`);
+  console.log(
+    `# traffic rate: generator (open loop, budget-gated) vs autocannon (${AUTOCANNON.connections} connections, ${AUTOCANNON.duration} s), demo in its own process, ${reps} reps`,
+  );
   console.log(`# ${machineLine()}`);
-  console.log(`# pass: ≥ ${PASS_SHARE * 100}% of the scheduled requests answered 2xx, none failed, backlog < 50 ms of requests at the end, p99 from scheduled time < ${P99_LIMIT_MS} ms (steps of ${stepMs} ms, first ${WARM_MS} ms not judged)`);
+  console.log(
+    `# pass: ≥ ${PASS_SHARE * 100}% of the scheduled requests answered 2xx, none failed, backlog < 50 ms of requests at the end, p99 from scheduled time < ${P99_LIMIT_MS} ms (steps of ${stepMs} ms, first ${WARM_MS} ms not judged)`,
+  );
   console.log('# anchor of a rep = mean of autocannon just before and just after its ladders');
-  console.log(`# generator pool: ${connections === undefined ? 'default (rps × timeout + 1, at most 1024 connections)' : `${connections} connections (--connections)`}`);
+  console.log(
+    `# generator pool: ${connections === undefined ? 'default (rps × timeout + 1, at most 1024 connections)' : `${connections} connections (--connections)`}`,
+  );
 
   const demo = await spawnDemo();
   const stateRoot = mkdtempSync(join(tmpdir(), 'gameday-bench-rate-'));
@@ -292,7 +329,8 @@ async function main(): Promise<void> {
       const ledger = Ledger.open(join(stateRoot, `rep-${rep}`));
       let n = 0;
       const memoryBudget = () => new MemoryBudget({ costPerRequestUsd: 0.001, experimentCapUsd: 1e6, dayCapUsd: 1e6 });
-      const ledgerBudget = () => ledger.registerExperiment({ name: `bench-rate-${++n}`, experimentCapUsd: 1e6, dailyCapUsd: 1e6, costPerRequestUsd: 0.001 });
+      const ledgerBudget = () =>
+        ledger.registerExperiment({ name: `bench-rate-${++n}`, experimentCapUsd: 1e6, dailyCapUsd: 1e6, costPerRequestUsd: 0.001 });
       try {
         const order = rep % 2 === 1 ? (['memory', 'ledger'] as const) : (['ledger', 'memory'] as const);
         const out = {} as Record<'memory' | 'ledger', { sustained: number; steps: Step[] }>;
@@ -306,8 +344,18 @@ async function main(): Promise<void> {
           await demoSettled(demo.targetUrl);
         }
         const acAfter = await runAutocannon(demo.targetUrl);
-        results.push({ acBefore, acAfter, memory: top, ledger: out.ledger.sustained, topRps: top, topMemory: out.memory.steps.filter((s) => s.rps === top).at(-1) ?? null, topLedger });
-        console.log(`  → sustained: memory ${top} rps, ledger ${out.ledger.sustained} rps; anchor ${fmtNum((acBefore + acAfter) / 2)} req/s`);
+        results.push({
+          acBefore,
+          acAfter,
+          memory: top,
+          ledger: out.ledger.sustained,
+          topRps: top,
+          topMemory: out.memory.steps.filter((s) => s.rps === top).at(-1) ?? null,
+          topLedger,
+        });
+        console.log(
+          `  → sustained: memory ${top} rps, ledger ${out.ledger.sustained} rps; anchor ${fmtNum((acBefore + acAfter) / 2)} req/s`,
+        );
         acBefore = acAfter;
       } finally {
         ledger.close();
@@ -331,7 +379,15 @@ async function main(): Promise<void> {
     const pairRps = PAIRED_RPS;
     console.log(`  paired memory/ledger steps against the trivial server at ${pairRps} rps:`);
     for (const kind of ['memory', 'ledger', 'ledger', 'memory'] as const) {
-      const budget = kind === 'memory' ? memoryBudget() : pairedLedger.registerExperiment({ name: 'bench-rate-paired', experimentCapUsd: 1e6, dailyCapUsd: 1e6, costPerRequestUsd: 0.001 });
+      const budget =
+        kind === 'memory'
+          ? memoryBudget()
+          : pairedLedger.registerExperiment({
+              name: 'bench-rate-paired',
+              experimentCapUsd: 1e6,
+              dailyCapUsd: 1e6,
+              costPerRequestUsd: 0.001,
+            });
       const st = await runStep(trivial.url, pairRps, stepMs, budget);
       paired[kind].push(st);
       console.log(fmtStep(kind, st));
@@ -349,11 +405,22 @@ async function main(): Promise<void> {
   console.log(row(['rep', 'ac before', 'ac after', 'gen memory', 'gen/ac', 'ledger', 'ledger/ac', 'top-step 2xx/s', 'budget ms/s'], W));
   console.log(row(['', '', '', '', '', '', '', 'memory/ledger', 'memory/ledger'], W));
   results.forEach((r, i) =>
-    console.log(row([
-      i + 1, fmtNum(r.acBefore), fmtNum(r.acAfter), r.memory, ratio(r.memory, anchor(r)), r.ledger, ratio(r.ledger, anchor(r)),
-      `${fmtNum(r.topMemory?.okRps)}/${fmtNum(r.topLedger?.okRps)}@${r.topRps}`,
-      `${fmtNum(r.topMemory?.budgetMsPerS, 2)}/${fmtNum(r.topLedger?.budgetMsPerS, 2)}`,
-    ], W)),
+    console.log(
+      row(
+        [
+          i + 1,
+          fmtNum(r.acBefore),
+          fmtNum(r.acAfter),
+          r.memory,
+          ratio(r.memory, anchor(r)),
+          r.ledger,
+          ratio(r.ledger, anchor(r)),
+          `${fmtNum(r.topMemory?.okRps)}/${fmtNum(r.topLedger?.okRps)}@${r.topRps}`,
+          `${fmtNum(r.topMemory?.budgetMsPerS, 2)}/${fmtNum(r.topLedger?.budgetMsPerS, 2)}`,
+        ],
+        W,
+      ),
+    ),
   );
   const ac = median(results.map(anchor));
   const mem = median(results.map((r) => r.memory));
@@ -362,14 +429,28 @@ async function main(): Promise<void> {
   console.log(`autocannon (anchor, closed loop, ${AUTOCANNON.connections} conns)   ${fmtNum(ac)} req/s`);
   console.log(`generator sustained, memory budget          ${fmtNum(mem)} rps`);
   console.log(`generator sustained, SQLite ledger budget   ${fmtNum(led)} rps`);
-  console.log(`ratio generator(memory)/autocannon          ${ratio(median(results.map((r) => r.memory / anchor(r))), 1)} (median of per-rep ratios; ratio of medians ${ratio(mem, ac)})   goal ≥ 0.5`);
-  console.log(`ratio generator(ledger)/autocannon          ${ratio(median(results.map((r) => r.ledger / anchor(r))), 1)} (ratio of medians ${ratio(led, ac)})`);
-  console.log(`ratio ledger/memory, sustained rates        ${ratio(median(results.map((r) => r.ledger / r.memory)), 1)} (ratio of medians ${ratio(led, mem)})`);
-  console.log(`ratio ledger/memory, 2xx/s at memory's top step   ${ratio(median(results.map((r) => (r.topLedger?.okRps ?? NaN) / (r.topMemory?.okRps ?? NaN))), 1)}`);
-  console.log(`generator ceiling (trivial server, once)     ${ceiling >= CEILING_LADDER[CEILING_LADDER.length - 1] ? '≥ ' : ''}${ceiling} rps   (= ${ratio(ceiling, mem)}× its sustained rate against the demo${ceiling > 1.5 * mem ? ': the demo, not the generator, is the limit' : ''})`);
+  console.log(
+    `ratio generator(memory)/autocannon          ${ratio(median(results.map((r) => r.memory / anchor(r))), 1)} (median of per-rep ratios; ratio of medians ${ratio(mem, ac)})   goal ≥ 0.5`,
+  );
+  console.log(
+    `ratio generator(ledger)/autocannon          ${ratio(median(results.map((r) => r.ledger / anchor(r))), 1)} (ratio of medians ${ratio(led, ac)})`,
+  );
+  console.log(
+    `ratio ledger/memory, sustained rates        ${ratio(median(results.map((r) => r.ledger / r.memory)), 1)} (ratio of medians ${ratio(led, mem)})`,
+  );
+  console.log(
+    `ratio ledger/memory, 2xx/s at memory's top step   ${ratio(median(results.map((r) => (r.topLedger?.okRps ?? NaN) / (r.topMemory?.okRps ?? NaN))), 1)}`,
+  );
+  console.log(
+    `generator ceiling (trivial server, once)     ${ceiling >= CEILING_LADDER[CEILING_LADDER.length - 1] ? '≥ ' : ''}${ceiling} rps   (= ${ratio(ceiling, mem)}× its sustained rate against the demo${ceiling > 1.5 * mem ? ': the demo, not the generator, is the limit' : ''})`,
+  );
   const pm = (k: 'memory' | 'ledger', f: (s: Step) => number): string => fmtNum(median(paired[k].map(f)), 1);
-  console.log(`paired at ${PAIRED_RPS} rps, trivial server (p99 / worst budget call / budget ms/s)   memory ${pm('memory', (s) => s.p99Ms)} ms / ${pm('memory', (s) => s.budgetMaxMs)} ms / ${pm('memory', (s) => s.budgetMsPerS)}, ledger ${pm('ledger', (s) => s.p99Ms)} ms / ${pm('ledger', (s) => s.budgetMaxMs)} ms / ${pm('ledger', (s) => s.budgetMsPerS)}`);
-  console.log(`time inside budget calls at the top step    memory ${fmtNum(median(results.map((r) => r.topMemory?.budgetMsPerS)), 2)} ms/s, ledger ${fmtNum(median(results.map((r) => r.topLedger?.budgetMsPerS)), 2)} ms/s (event loop blocked; of 1000 ms/s)`);
+  console.log(
+    `paired at ${PAIRED_RPS} rps, trivial server (p99 / worst budget call / budget ms/s)   memory ${pm('memory', (s) => s.p99Ms)} ms / ${pm('memory', (s) => s.budgetMaxMs)} ms / ${pm('memory', (s) => s.budgetMsPerS)}, ledger ${pm('ledger', (s) => s.p99Ms)} ms / ${pm('ledger', (s) => s.budgetMaxMs)} ms / ${pm('ledger', (s) => s.budgetMsPerS)}`,
+  );
+  console.log(
+    `time inside budget calls at the top step    memory ${fmtNum(median(results.map((r) => r.topMemory?.budgetMsPerS)), 2)} ms/s, ledger ${fmtNum(median(results.map((r) => r.topLedger?.budgetMsPerS)), 2)} ms/s (event loop blocked; of 1000 ms/s)`,
+  );
 }
 
 await main();

@@ -29,7 +29,9 @@ export function BudgetPane({ store, width, bordered }: BudgetPaneProps) {
   const reservedFraction = b.dayCapUsd > 0 ? b.dayReservedUsd / b.dayCapUsd : 0;
 
   const figures = (spent: number, cap: number, fraction: number) =>
-    cap > 0 ? `${usd(spent)} / ${usd(cap)} ${fit(levelFor(fraction) === 'over' ? 'CAP' : pct(fraction), 4, 'right')}` : `${usd(spent)} / no cap`;
+    cap > 0
+      ? `${usd(spent)} / ${usd(cap)} ${fit(levelFor(fraction) === 'over' ? 'CAP' : pct(fraction), 4, 'right')}`
+      : `${usd(spent)} / no cap`;
   const expRight = figures(b.experimentSpentUsd, b.experimentCapUsd, expFraction);
   const dayRight = figures(b.daySpentUsd, b.dayCapUsd, dayFraction);
   const rightWidth = Math.max(expRight.length, dayRight.length);
@@ -44,19 +46,29 @@ export function BudgetPane({ store, width, bordered }: BudgetPaneProps) {
   const capReached = expFraction >= 1 || dayFraction >= 1;
 
   return (
-    <Pane title="Budget burn" note={(b.dayReservedUsd > 0 ? `▒ ${usd(b.dayReservedUsd)} reserved · ` : '') + `${usdPrice(b.costPerRequestUsd)}/req`} width={width} bordered={bordered} color={worst >= 0.8 ? levelColor(worst) : undefined}>
+    <Pane
+      title="Budget burn"
+      note={(b.dayReservedUsd > 0 ? `▒ ${usd(b.dayReservedUsd)} reserved · ` : '') + `${usdPrice(b.costPerRequestUsd)}/req`}
+      width={width}
+      bordered={bordered}
+      color={worst >= 0.8 ? levelColor(worst) : undefined}
+    >
       <Text wrap="truncate-end">
         <Text bold>{fit(narrow ? 'exp' : 'experiment', labelWidth)}</Text>
         <Text color={levelColor(expFraction)}>{exp.filled}</Text>
         <Text dimColor>{exp.empty}</Text>
-        <Text bold={expFraction >= 1} color={levelColor(expFraction)}>{'  ' + fit(expRight, rightWidth, 'right')}</Text>
+        <Text bold={expFraction >= 1} color={levelColor(expFraction)}>
+          {'  ' + fit(expRight, rightWidth, 'right')}
+        </Text>
       </Text>
       <Text wrap="truncate-end">
         <Text bold>{fit(narrow ? 'day' : 'daily (UTC)', labelWidth)}</Text>
         <Text color={levelColor(dayFraction)}>{day.filled}</Text>
         <Text color={tone('gray')}>{day.reserved}</Text>
         <Text dimColor>{day.empty}</Text>
-        <Text bold={dayFraction >= 1} color={levelColor(dayFraction)}>{'  ' + fit(dayRight, rightWidth, 'right')}</Text>
+        <Text bold={dayFraction >= 1} color={levelColor(dayFraction)}>
+          {'  ' + fit(dayRight, rightWidth, 'right')}
+        </Text>
       </Text>
       <Box>
         <Text wrap="truncate-end">
@@ -64,11 +76,16 @@ export function BudgetPane({ store, width, bordered }: BudgetPaneProps) {
           <Text bold>{`${usd(b.burnUsdPerMin)}/min`}</Text>
           <Text dimColor> · </Text>
           {capReached ? (
-            <Text bold inverse color={tone('red')}> CAP REACHED </Text>
+            <Text bold inverse color={tone('red')}>
+              {' '}
+              CAP REACHED{' '}
+            </Text>
           ) : (
             <>
               <Text dimColor>cap in </Text>
-              <Text bold color={tone(ttcColor)}>{ttc === null ? '—' : clock(ttc)}</Text>
+              <Text bold color={tone(ttcColor)}>
+                {ttc === null ? '—' : clock(ttc)}
+              </Text>
             </>
           )}
           <Text dimColor> · </Text>

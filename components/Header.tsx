@@ -79,14 +79,10 @@ export function Header({ store, width }: HeaderProps) {
   return (
     <Box flexDirection="column" width={width}>
       <Box>
-        <Text inverse bold wrap="truncate-end">{title}</Text>
-        <Text
-          bold
-          inverse={!colored}
-          color={colored ? 'white' : undefined}
-          backgroundColor={tone(badge.color)}
-          wrap="truncate-end"
-        >
+        <Text inverse bold wrap="truncate-end">
+          {title}
+        </Text>
+        <Text bold inverse={!colored} color={colored ? 'white' : undefined} backgroundColor={tone(badge.color)} wrap="truncate-end">
           {badge.text}
         </Text>
       </Box>
@@ -96,7 +92,8 @@ export function Header({ store, width }: HeaderProps) {
             {PHASES.map((phase, i) => {
               const sep = i === 0 ? '' : ' ';
               // skipped phases (a refused run never injects) keep no tick: the track tells what happened
-              if (i < currentIndex) return <Text key={phase} dimColor>{`${sep}${s.phasesVisited.includes(phase) ? '✓' : '·'}${phase}`}</Text>;
+              if (i < currentIndex)
+                return <Text key={phase} dimColor>{`${sep}${s.phasesVisited.includes(phase) ? '✓' : '·'}${phase}`}</Text>;
               if (i === currentIndex) {
                 return (
                   <Text key={phase}>
@@ -109,7 +106,9 @@ export function Header({ store, width }: HeaderProps) {
             })}
           </Text>
         </Box>
-        <Text bold wrap="truncate-end">{' ' + elapsed}</Text>
+        <Text bold wrap="truncate-end">
+          {' ' + elapsed}
+        </Text>
       </Box>
       <Text wrap="truncate-end">
         <Text bold>{label} </Text>
@@ -124,11 +123,15 @@ export function Header({ store, width }: HeaderProps) {
 function phaseColor(phase: Phase): string {
   switch (phase) {
     case 'inject':
-    case 'observe': return 'red';
+    case 'observe':
+      return 'red';
     case 'rollback':
-    case 'verify': return 'magenta';
-    case 'done': return 'green';
-    default: return ACCENT.phase;
+    case 'verify':
+      return 'magenta';
+    case 'done':
+      return 'green';
+    default:
+      return ACCENT.phase;
   }
 }
 

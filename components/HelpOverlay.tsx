@@ -20,7 +20,9 @@ export function HelpOverlay({ width, bordered }: HelpOverlayProps) {
     <Pane title="Keys" note={CLOSES} width={width} bordered={bordered}>
       {ROWS.map((row) => (
         <Text key={row.text} wrap="truncate-end">
-          <Text bold inverse={row.danger} color={tone(row.danger ? ACCENT.danger : ACCENT.key)}>{fit(row.keys.join('  or  '), 11)}</Text>
+          <Text bold inverse={row.danger} color={tone(row.danger ? ACCENT.danger : ACCENT.key)}>
+            {fit(row.keys.join('  or  '), 11)}
+          </Text>
           <Text> </Text>
           <Text bold={row.danger}>{row.text}</Text>
         </Text>

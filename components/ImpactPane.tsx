@@ -18,7 +18,10 @@ export interface ImpactPaneProps {
 }
 
 export function ImpactPane({ store, width, bordered }: ImpactPaneProps) {
-  const { impact, history } = useStore(store, useShallow((s) => ({ impact: s.impact, history: s.history })));
+  const { impact, history } = useStore(
+    store,
+    useShallow((s) => ({ impact: s.impact, history: s.history })),
+  );
   const inner = innerWidth(width, bordered);
   const score = Math.max(0, Math.min(100, Math.round(impact.score)));
   const peak = Math.max(0, Math.min(100, Math.round(impact.peak)));
@@ -33,8 +36,12 @@ export function ImpactPane({ store, width, bordered }: ImpactPaneProps) {
   return (
     <Pane title="Impact" note={`peak ${peak}`} width={width} bordered={bordered} color={impact.band === 'critical' ? 'red' : undefined}>
       <Text wrap="truncate-end">
-        <Text bold color={color}>{head}</Text>
-        <Text bold inverse={severe} color={color}>{bandText}</Text>
+        <Text bold color={color}>
+          {head}
+        </Text>
+        <Text bold inverse={severe} color={color}>
+          {bandText}
+        </Text>
         <Text> </Text>
         <Text color={color}>{filled}</Text>
         <Text dimColor>{empty}</Text>
@@ -48,7 +55,12 @@ export function ImpactPane({ store, width, bordered }: ImpactPaneProps) {
       </Text>
       <Text wrap="truncate-end">
         <Text dimColor>last 60s </Text>
-        <Text color={color}>{sparkline(history.map((p) => p.impact), { width: sparkWidth, min: 0, max: 100, reduce: 'max' })}</Text>
+        <Text color={color}>
+          {sparkline(
+            history.map((p) => p.impact),
+            { width: sparkWidth, min: 0, max: 100, reduce: 'max' },
+          )}
+        </Text>
       </Text>
     </Pane>
   );

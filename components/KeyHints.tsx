@@ -28,14 +28,21 @@ function Hint({ b, s }: { b: Binding; s: HintState }) {
   const active = b.hint?.active?.(s) ?? true;
   return (
     <Text dimColor={!active}>
-      <Text bold color={tone(active ? ACCENT.key : undefined)}>{hintKeys(b)}</Text>
+      <Text bold color={tone(active ? ACCENT.key : undefined)}>
+        {hintKeys(b)}
+      </Text>
       <Text>{` ${hintLabel(b, s)}  `}</Text>
     </Text>
   );
 }
 
 export function KeyHints({ faultActive, faultPaused, finished, exitCode, inputless }: KeyHintsProps) {
-  if (inputless) return <Text dimColor wrap="truncate-end">keyboard unavailable (no raw mode): use `gameday emergency-stop` from another terminal</Text>;
+  if (inputless)
+    return (
+      <Text dimColor wrap="truncate-end">
+        keyboard unavailable (no raw mode): use `gameday emergency-stop` from another terminal
+      </Text>
+    );
   const s = { faultActive, faultPaused };
   return (
     <Text wrap="truncate-end">
@@ -50,7 +57,10 @@ export function KeyHints({ faultActive, faultPaused, finished, exitCode, inputle
 /** Beside a notice, the keys that matter most: "x/! stop · ? help", or "q quit" after the run. */
 function noticeHints(finished: boolean): string {
   const actions = finished ? (['leave'] as const) : (['stop', 'help'] as const);
-  return actions.map((a) => binding(a)).map((b) => `${hintKeys(b)} ${b.hint?.short ?? hintLabel(b)}`).join(' · ');
+  return actions
+    .map((a) => binding(a))
+    .map((b) => `${hintKeys(b)} ${b.hint?.short ?? hintLabel(b)}`)
+    .join(' · ');
 }
 
 export interface KeyLineProps extends KeyHintsProps {
@@ -72,7 +82,9 @@ export function KeyLine({ keys, width, ...run }: KeyLineProps) {
   if (keys.notice) {
     return (
       <Text wrap="truncate-end">
-        <Text bold color={tone(keys.notice.color)}>{keys.notice.text}</Text>
+        <Text bold color={tone(keys.notice.color)}>
+          {keys.notice.text}
+        </Text>
         <Text dimColor>{`  · ${noticeHints(run.finished)}`}</Text>
       </Text>
     );

@@ -18,7 +18,9 @@ export function NoteInput({ value, width }: NoteInputProps) {
   const visible = chars.length > room ? '…' + chars.slice(chars.length - room + 1).join('') : chars.join('');
   return (
     <Text wrap="truncate-end">
-      <Text bold color={tone(ACCENT.note)}>{PROMPT}</Text>
+      <Text bold color={tone(ACCENT.note)}>
+        {PROMPT}
+      </Text>
       <Text>{visible}</Text>
       <Text inverse> </Text>
       <Text dimColor>{HINT}</Text>

@@ -29,8 +29,12 @@ export function Pane({ title, note, width, bordered, color, flexGrow, children }
     return (
       <Box flexDirection="column" width={width} flexGrow={flexGrow}>
         <Text wrap="truncate-end">
-          <Text bold inverse color={titleColor}>{label}</Text>
-          <Text color={borderColor} dimColor>{' ' + '─'.repeat(rule)}</Text>
+          <Text bold inverse color={titleColor}>
+            {label}
+          </Text>
+          <Text color={borderColor} dimColor>
+            {' ' + '─'.repeat(rule)}
+          </Text>
           {noteText ? <Text dimColor>{noteText}</Text> : null}
         </Text>
         <Box flexDirection="column" flexGrow={flexGrow}>
@@ -45,19 +49,14 @@ export function Pane({ title, note, width, bordered, color, flexGrow, children }
     <Box flexDirection="column" width={width} flexGrow={flexGrow}>
       <Text wrap="truncate-end">
         <Text color={borderColor}>╭─</Text>
-        <Text bold color={titleColor}>{label}</Text>
+        <Text bold color={titleColor}>
+          {label}
+        </Text>
         <Text color={borderColor}>{'─'.repeat(fill)}</Text>
         {noteText ? <Text dimColor>{noteText}</Text> : null}
         <Text color={borderColor}>{noteText ? '─╮' : '╮'}</Text>
       </Text>
-      <Box
-        flexDirection="column"
-        borderStyle="round"
-        borderTop={false}
-        borderColor={borderColor}
-        paddingX={1}
-        flexGrow={flexGrow ?? 1}
-      >
+      <Box flexDirection="column" borderStyle="round" borderTop={false} borderColor={borderColor} paddingX={1} flexGrow={flexGrow ?? 1}>
         {children}
       </Box>
     </Box>

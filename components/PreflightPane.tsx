@@ -21,7 +21,7 @@ const ICON: Record<PreflightCheck['status'], { icon: string; color: string }> = 
   pending: { icon: '○', color: 'yellow' },
 };
 
-export function preflightCounts(checks: readonly PreflightCheck[]): { pass: number; fail: number; pending: number } {
+function preflightCounts(checks: readonly PreflightCheck[]): { pass: number; fail: number; pending: number } {
   const counts = { pass: 0, fail: 0, pending: 0 };
   for (const c of checks) counts[c.status]++;
   return counts;
@@ -59,8 +59,12 @@ export function PreflightPane({ store, width, bordered, maxLines }: PreflightPan
         const style = ICON[check.status];
         return (
           <Text key={`${check.name}-${i}`} wrap="truncate-end">
-            <Text bold color={tone(style.color)}>{style.icon} </Text>
-            <Text bold={check.status === 'fail'} color={tone(check.status === 'fail' ? 'red' : undefined)}>{fit(shown(check.name), nameWidth)}</Text>
+            <Text bold color={tone(style.color)}>
+              {style.icon}{' '}
+            </Text>
+            <Text bold={check.status === 'fail'} color={tone(check.status === 'fail' ? 'red' : undefined)}>
+              {fit(shown(check.name), nameWidth)}
+            </Text>
             <Text dimColor={check.status !== 'fail'}>{shown(check.detail).replace(/\s+/g, ' ')}</Text>
           </Text>
         );

@@ -22,13 +22,15 @@ export interface SloPaneProps {
 
 const COL = { label: 13, value: 9, objective: 11, state: 6 };
 /** "near" from this share of the way to the objective (health: from the first failed probe) */
-export const NEAR_PRESSURE = 0.8;
+const NEAR_PRESSURE = 0.8;
 
 /** How hard an SLI presses against its objective: 1 = at the threshold. */
-export function pressure(sli: SliName, value: number, threshold: number): number {
+function pressure(sli: SliName, value: number, threshold: number): number {
   switch (sli) {
-    case 'availability': return threshold >= 1 ? (value < 1 ? Infinity : 0) : (1 - value) / (1 - threshold);
-    default: return threshold > 0 ? value / threshold : value > 0 ? Infinity : 0;
+    case 'availability':
+      return threshold >= 1 ? (value < 1 ? Infinity : 0) : (1 - value) / (1 - threshold);
+    default:
+      return threshold > 0 ? value / threshold : value > 0 ? Infinity : 0;
   }
 }
 
@@ -44,12 +46,16 @@ export function sliState(sli: SliName, value: number | undefined, threshold: num
   return pressure(sli, value, threshold) >= NEAR_PRESSURE ? 'near' : 'ok';
 }
 
-export function objectiveText(sli: SliName, threshold: number): string {
+function objectiveText(sli: SliName, threshold: number): string {
   switch (sli) {
-    case 'p95LatencyMs': return `≤ ${formatSli(sli, threshold)}`;
-    case 'errorRate': return `≤ ${formatSli(sli, threshold)}`;
-    case 'availability': return `≥ ${formatSli(sli, threshold)}`;
-    case 'healthFailures': return `< ${formatSli(sli, threshold)}`;
+    case 'p95LatencyMs':
+      return `≤ ${formatSli(sli, threshold)}`;
+    case 'errorRate':
+      return `≤ ${formatSli(sli, threshold)}`;
+    case 'availability':
+      return `≥ ${formatSli(sli, threshold)}`;
+    case 'healthFailures':
+      return `< ${formatSli(sli, threshold)}`;
   }
 }
 
@@ -70,7 +76,13 @@ export function sliSparkline(sli: SliName, history: readonly SliPoint[], thresho
 export function SloPane({ store, width, bordered, flexGrow, roomy = false }: SloPaneProps) {
   const s = useStore(
     store,
-    useShallow((st) => ({ slis: st.slis, baseline: st.baseline, thresholds: st.thresholds, minSamples: st.minSamples, history: st.history })),
+    useShallow((st) => ({
+      slis: st.slis,
+      baseline: st.baseline,
+      thresholds: st.thresholds,
+      minSamples: st.minSamples,
+      history: st.history,
+    })),
   );
   const inner = innerWidth(width, bordered);
   const sparkWidth = Math.max(4, inner - COL.label - COL.value - COL.objective - COL.state - 4);
@@ -80,7 +92,8 @@ export function SloPane({ store, width, bordered, flexGrow, roomy = false }: Slo
   const breaching = states.filter((x) => x === 'breach').length;
   const windowText = s.slis ? `window: n ${int(s.slis.samples)} · ${int(s.slis.throughputRps)} req/s` : 'no window yet';
   const baselineText = s.baseline
-    ? `baseline: p95 ${formatSli('p95LatencyMs', s.baseline.p95LatencyMs)} · err ${formatSli('errorRate', s.baseline.errorRate)} · avail ${formatSli('availability', s.baseline.availability)}`
+    ? `baseline: p95 ${formatSli('p95LatencyMs', s.baseline.p95LatencyMs)} · err ${formatSli('errorRate', s.baseline.errorRate)} · ` +
+      `avail ${formatSli('availability', s.baseline.availability)}`
     : '';
   const note = !s.slis
     ? 'waiting for data'
@@ -91,16 +104,15 @@ export function SloPane({ store, width, bordered, flexGrow, roomy = false }: Slo
         : `low n: judged from ${int(s.minSamples)} requests`;
 
   return (
-    <Pane
-      title="SLOs"
-      note={note}
-      width={width}
-      bordered={bordered}
-      flexGrow={flexGrow}
-      color={breaching ? 'red' : undefined}
-    >
+    <Pane title="SLOs" note={note} width={width} bordered={bordered} flexGrow={flexGrow} color={breaching ? 'red' : undefined}>
       <Text dimColor wrap="truncate-end">
-        {fit('SLI', COL.label) + fit('now', COL.value, 'right') + '  ' + fit('objective', COL.objective) + fit('last 60s', sparkWidth) + '  ' + 'state'}
+        {fit('SLI', COL.label) +
+          fit('now', COL.value, 'right') +
+          '  ' +
+          fit('objective', COL.objective) +
+          fit('last 60s', sparkWidth) +
+          '  ' +
+          'state'}
       </Text>
       {SLI_NAMES.map((sli, i) => {
         const state = states[i];
@@ -109,23 +121,33 @@ export function SloPane({ store, width, bordered, flexGrow, roomy = false }: Slo
         return (
           <Text key={sli} wrap="truncate-end">
             <Text bold>{fit(SLI_LABEL[sli], COL.label)}</Text>
-            <Text bold color={color}>{fit(value, COL.value, 'right')}</Text>
+            <Text bold color={color}>
+              {fit(value, COL.value, 'right')}
+            </Text>
             <Text>{'  '}</Text>
             <Text dimColor>{fit(objectiveText(sli, t[sli]), COL.objective)}</Text>
             <Text color={color}>{sliSparkline(sli, s.history, t[sli], sparkWidth)}</Text>
             <Text>{'  '}</Text>
-            <Text bold={state === 'breach'} inverse={state === 'breach'} color={color}>{STATE_WORD[state]}</Text>
+            <Text bold={state === 'breach'} inverse={state === 'breach'} color={color}>
+              {STATE_WORD[state]}
+            </Text>
           </Text>
         );
       })}
       {roomy ? (
         <>
           <Text> </Text>
-          <Text dimColor wrap="truncate-end">{windowText}</Text>
-          <Text dimColor wrap="truncate-end">{baselineText || 'baseline: not measured yet'}</Text>
+          <Text dimColor wrap="truncate-end">
+            {windowText}
+          </Text>
+          <Text dimColor wrap="truncate-end">
+            {baselineText || 'baseline: not measured yet'}
+          </Text>
         </>
       ) : (
-        <Text dimColor wrap="truncate-end">{windowText + (baselineText ? ` · ${baselineText}` : '')}</Text>
+        <Text dimColor wrap="truncate-end">
+          {windowText + (baselineText ? ` · ${baselineText}` : '')}
+        </Text>
       )}
     </Pane>
   );

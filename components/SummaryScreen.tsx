@@ -17,7 +17,6 @@ export interface SummaryScreenProps {
   bordered: boolean;
 }
 
-
 const KEY = 14;
 
 function ms(value: number | null): string {
@@ -46,12 +45,16 @@ function SummaryBody({ summary, width, bordered }: { summary: Summary; width: nu
   const row = (key: string, value: string, valueColor?: string, bold = false) => (
     <Text wrap="truncate-end">
       <Text dimColor>{fit(key, KEY)}</Text>
-      <Text bold={bold} color={tone(valueColor)}>{shown(value).replace(/\s+/g, ' ')}</Text>
+      <Text bold={bold} color={tone(valueColor)}>
+        {shown(value).replace(/\s+/g, ' ')}
+      </Text>
     </Text>
   );
   return (
     <Pane title="Result" note={experimentId} width={width} bordered={bordered} color={failed ? 'red' : head.color}>
-      <Text bold inverse color={color} wrap="truncate-end">{banner}</Text>
+      <Text bold inverse color={color} wrap="truncate-end">
+        {banner}
+      </Text>
       {row('experiment', `${summary.experiment} (${summary.experimentId}) · ran ${formatDurationMs(summary.durationMs)}`)}
       {row('reason', summary.reason || '—')}
       {row('trigger', summary.trigger ?? '—')}

@@ -38,7 +38,7 @@ const SEVERITY_COLOR: Record<NonNullable<TimelineEntry['severity']>, string | un
   critical: 'red',
 };
 
-export function entryStyle(entry: TimelineEntry): { icon: string; color: string } {
+function entryStyle(entry: TimelineEntry): { icon: string; color: string } {
   const base = KIND_STYLE[entry.kind];
   const severity = entry.severity ? SEVERITY_COLOR[entry.severity] : undefined;
   const failed = entry.severity === 'critical' || entry.severity === 'warn';
@@ -48,7 +48,10 @@ export function entryStyle(entry: TimelineEntry): { icon: string; color: string 
 
 export function TimelinePane({ store, width, bordered, maxEntries, flexGrow }: TimelinePaneProps) {
   const n = Math.max(0, Math.floor(maxEntries));
-  const entries = useStore(store, useShallow((s) => (n > 0 ? s.timeline.slice(-n) : [])));
+  const entries = useStore(
+    store,
+    useShallow((s) => (n > 0 ? s.timeline.slice(-n) : [])),
+  );
   const total = useStore(store, (s) => s.timeline.length);
   const startedAtMs = useStore(store, (s) => s.startedAtMs);
   const note = total > entries.length ? `last ${entries.length} of ${total}` : `${total} event${total === 1 ? '' : 's'}`;
@@ -68,7 +71,9 @@ export function TimelinePane({ store, width, bordered, maxEntries, flexGrow }: T
           <Text key={entry.id} wrap="truncate-end">
             <Text dimColor>{fit(stamp(entry.tsMs - startedAtMs), 9)}</Text>
             <Text color={color} bold={loud}>{`${style.icon} ${fit(entry.kind, 10)}`}</Text>
-            <Text bold={entry.kind === 'note' || loud} inverse={entry.kind === 'stop'}>{text}</Text>
+            <Text bold={entry.kind === 'note' || loud} inverse={entry.kind === 'stop'}>
+              {text}
+            </Text>
             {duration ? <Text dimColor>{duration}</Text> : null}
           </Text>
         );

@@ -3,7 +3,7 @@
 const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 export const BAR_FULL = '█';
 export const BAR_EMPTY = '░';
-export const BAR_RESERVED = '▒';
+const BAR_RESERVED = '▒';
 
 export interface BarParts {
   /** whole and partial blocks for the value */

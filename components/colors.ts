@@ -23,7 +23,7 @@ export function levelFor(fraction: number): Level {
   return 'over';
 }
 
-export const LEVEL_COLOR: Record<Level, string> = {
+const LEVEL_COLOR: Record<Level, string> = {
   ok: 'green',
   warn: 'yellow',
   high: '#ff8700',

@@ -44,7 +44,7 @@ export function createIncrementalFixer(): IncrementalFixer {
   };
 
   const fix = ((chunk: string): string => {
-    if (chunk === '' || !chunk.includes('\n') && !chunk.startsWith(ESC)) return chunk;
+    if (chunk === '' || (!chunk.includes('\n') && !chunk.startsWith(ESC))) return chunk;
 
     const up = CURSOR_UP.exec(chunk);
     if (up) {

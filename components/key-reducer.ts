@@ -97,7 +97,7 @@ const to = (state: KeyState, ...effects: KeyEffect[]): KeyResult => ({ state, ef
 const leave = (s: KeyState): KeyResult => (s.left ? same(s) : to({ ...s, left: true }, { type: 'quit' }));
 
 // C0, DEL and C1: a pasted escape sequence is not part of a note
-// eslint-disable-next-line no-control-regex
+
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 type Reduce = (s: KeyState, ctx: KeyContext, input: string) => KeyResult;

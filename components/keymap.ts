@@ -158,9 +158,7 @@ export function keyMatches(name: KeyName, input: string, key: KeyFlags): boolean
 
 /** The binding a key has in this mode and run state, if any. */
 export function bindingFor(input: string, key: KeyFlags, mode: Mode, run: RunState, map: readonly Binding[] = KEYMAP): Binding | undefined {
-  return map.find(
-    (b) => b.when.modes.includes(mode) && b.when.runs.includes(run) && b.keys.some((name) => keyMatches(name, input, key)),
-  );
+  return map.find((b) => b.when.modes.includes(mode) && b.when.runs.includes(run) && b.keys.some((name) => keyMatches(name, input, key)));
 }
 
 export function binding(action: Action): Binding {

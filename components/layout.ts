@@ -5,25 +5,25 @@
 import { useEffect, useState } from 'react';
 import { useStdout } from 'ink';
 
-export const TWO_COLUMN_MIN_COLUMNS = 100;
-export const FALLBACK_COLUMNS = 80;
-export const FALLBACK_ROWS = 24;
+const TWO_COLUMN_MIN_COLUMNS = 100;
+const FALLBACK_COLUMNS = 80;
+const FALLBACK_ROWS = 24;
 /** wider than this and the panes only get emptier */
-export const MAX_WIDTH = 160;
+const MAX_WIDTH = 160;
 
-export const HEADER_LINES = 3;
-export const FOOTER_LINES = 1;
-export const BUDGET_LINES = 3;
-export const IMPACT_LINES = 3;
-export const SLO_LINES = 6;
+const HEADER_LINES = 3;
+const FOOTER_LINES = 1;
+const BUDGET_LINES = 3;
+const IMPACT_LINES = 3;
+const SLO_LINES = 6;
 /** the SLO pane beside budget and impact (two bordered columns) has room for two more lines */
-export const SLO_LINES_ROOMY = 8;
+const SLO_LINES_ROOMY = 8;
 /** blank columns between the two columns when the panes have no borders */
-export const COMPACT_GAP = 2;
-export const SUMMARY_LINES = 10;
+const COMPACT_GAP = 2;
+const SUMMARY_LINES = 10;
 export const HELP_LINES = 13;
 /** below this many timeline entries, drop the borders to make room */
-export const MIN_BORDERED_TIMELINE = 3;
+const MIN_BORDERED_TIMELINE = 3;
 
 export interface TerminalSize {
   columns: number;
@@ -94,7 +94,7 @@ export function innerWidth(width: number, bordered: boolean): number {
 }
 
 /** lines inside the SLO pane */
-export function sloLines(twoColumns: boolean, bordered: boolean): number {
+function sloLines(twoColumns: boolean, bordered: boolean): number {
   return twoColumns && bordered ? SLO_LINES_ROOMY : SLO_LINES;
 }
 

@@ -6,9 +6,9 @@ import { withIncrementalFix } from './ink-incremental-fix.ts';
 import { throttledMirror } from './throttled-store.ts';
 
 /** the engine ticks every 250 ms; 12 frames a second is smooth and cheap */
-export const MAX_FPS = 12;
+const MAX_FPS = 12;
 /** the live numbers (SLIs, budget) redraw once a second (a dashboard pace); phases, keys and events at once */
-export const SNAPSHOT_EVERY_MS = 1000;
+const SNAPSHOT_EVERY_MS = 1000;
 
 export interface ControlRoomOptions {
   store: GamedayStore;

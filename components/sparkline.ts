@@ -15,10 +15,14 @@ export interface SparklineOptions {
 
 function reduceBucket(values: number[], how: NonNullable<SparklineOptions['reduce']>): number {
   switch (how) {
-    case 'max': return Math.max(...values);
-    case 'min': return Math.min(...values);
-    case 'last': return values[values.length - 1];
-    case 'mean': return values.reduce((a, b) => a + b, 0) / values.length;
+    case 'max':
+      return Math.max(...values);
+    case 'min':
+      return Math.min(...values);
+    case 'last':
+      return values[values.length - 1];
+    case 'mean':
+      return values.reduce((a, b) => a + b, 0) / values.length;
   }
 }
 
@@ -31,7 +35,7 @@ export function resample(values: readonly number[], width: number, how: NonNulla
   for (let i = 0; i < width; i++) {
     const from = Math.floor((i * n) / width);
     const to = Math.max(from + 1, Math.floor(((i + 1) * n) / width));
-    out.push(reduceBucket(values.slice(from, to) as number[], how));
+    out.push(reduceBucket(values.slice(from, to), how));
   }
   return out;
 }

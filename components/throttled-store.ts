@@ -4,7 +4,16 @@
 import { createStore } from 'zustand/vanilla';
 import type { GamedayState, GamedayStore } from '../src/state/store.ts';
 
-const URGENT: readonly (keyof GamedayState)[] = ['phase', 'faultActive', 'faultPaused', 'timeline', 'preflight', 'summary', 'rollbackTrigger', 'experiment'];
+const URGENT: readonly (keyof GamedayState)[] = [
+  'phase',
+  'faultActive',
+  'faultPaused',
+  'timeline',
+  'preflight',
+  'summary',
+  'rollbackTrigger',
+  'experiment',
+];
 
 export function throttledMirror(source: GamedayStore, intervalMs: number): { store: GamedayStore; dispose(): void } {
   const mirror = createStore<GamedayState>()(() => source.getState());

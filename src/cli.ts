@@ -29,6 +29,12 @@ const withCommon = (cmd: Command): Command =>
 
 let exitCode: number = EXIT.ok;
 
+/** The options withCommon adds to every command. */
+interface CommonOpts {
+  config?: string;
+  stateDir?: string;
+}
+
 withCommon(
   program
     .command('run')
@@ -43,40 +49,55 @@ withCommon(
     .addOption(new Option('--output <format>', 'headless output').choices(['text', 'json']).default('text'))
     .option('--journal <file>', 'where to write the journal (default: <state-dir>/journals/<id>.json)')
     .option('--metrics-port <port>', 'Prometheus /metrics port while the run lasts (0 = off)'),
-).action(async (opts) => {
+).action(async (opts: import('./commands/run.ts').RunCommandOptions) => {
   const { runExperimentCommand } = await import('./commands/run.ts');
   exitCode = await runExperimentCommand(opts);
 });
 
-withCommon(program.command('emergency-stop').description('halt every running experiment of this state dir, roll back, and latch').option('--clear', 'clear the latch so experiments may start again')).action(
-  async (opts) => {
-    const { emergencyStopCommand } = await import('./commands/emergency-stop.ts');
-    const { commandContext } = await import('./commands/common.ts');
-    exitCode = await emergencyStopCommand({ stateDir: commandContext(opts).stateDir, clear: Boolean(opts.clear) });
-  },
-);
+withCommon(
+  program
+    .command('emergency-stop')
+    .description('halt every running experiment of this state dir, roll back, and latch')
+    .option('--clear', 'clear the latch so experiments may start again'),
+).action(async (opts: CommonOpts & { clear?: boolean }) => {
+  const { emergencyStopCommand } = await import('./commands/emergency-stop.ts');
+  const { commandContext } = await import('./commands/common.ts');
+  exitCode = await emergencyStopCommand({ stateDir: commandContext(opts).stateDir, clear: Boolean(opts.clear) });
+});
 
-withCommon(program.command('budget-status').description("today's spend, the caps, what running experiments hold, the last experiments").option('--json', 'stable JSON for scripts')).action(
-  async (opts) => {
-    const { budgetStatusCommand } = await import('./commands/budget-status.ts');
-    const { commandContext } = await import('./commands/common.ts');
-    const { config, stateDir } = commandContext(opts);
-    exitCode = await budgetStatusCommand({ stateDir, json: Boolean(opts.json), dailyCapUsd: config.budget.dailyCapUsd });
-  },
-);
+withCommon(
+  program
+    .command('budget-status')
+    .description("today's spend, the caps, what running experiments hold, the last experiments")
+    .option('--json', 'stable JSON for scripts'),
+).action(async (opts: CommonOpts & { json?: boolean }) => {
+  const { budgetStatusCommand } = await import('./commands/budget-status.ts');
+  const { commandContext } = await import('./commands/common.ts');
+  const { config, stateDir } = commandContext(opts);
+  exitCode = await budgetStatusCommand({ stateDir, json: Boolean(opts.json), dailyCapUsd: config.budget.dailyCapUsd });
+});
 
-withCommon(program.command('validate').description('check an experiment file; every problem by field path').argument('<file>', 'experiment file')).action(async (file, opts) => {
+withCommon(
+  program.command('validate').description('check an experiment file; every problem by field path').argument('<file>', 'experiment file'),
+).action(async (file: string, opts: CommonOpts) => {
   const { validateCommand } = await import('./commands/validate.ts');
   exitCode = await validateCommand(file, opts);
 });
 
-withCommon(program.command('recover').description('roll back experiments whose controller died (also done at the start of every run)')).action(async (opts) => {
+withCommon(
+  program.command('recover').description('roll back experiments whose controller died (also done at the start of every run)'),
+).action(async (opts: CommonOpts) => {
   const { recoverCommand } = await import('./commands/recover.ts');
   const { commandContext } = await import('./commands/common.ts');
   exitCode = await recoverCommand({ stateDir: commandContext(opts).stateDir });
 });
 
-withCommon(program.command('report').description("render a finished experiment's journal as a Markdown game-day report").argument('<journal>', 'journal file')).action(async (journal) => {
+withCommon(
+  program
+    .command('report')
+    .description("render a finished experiment's journal as a Markdown game-day report")
+    .argument('<journal>', 'journal file'),
+).action(async (journal: string) => {
   const { reportCommand } = await import('./commands/report.ts');
   exitCode = await reportCommand(journal);
 });
@@ -85,7 +106,7 @@ program
   .command('watchdog', { hidden: true })
   .requiredOption('--experiment-id <id>')
   .requiredOption('--state-dir <dir>')
-  .action(async (opts) => {
+  .action(async (opts: { stateDir: string; experimentId: string }) => {
     const { watchdogCommand } = await import('./commands/watchdog.ts');
     exitCode = await watchdogCommand({ stateDir: opts.stateDir, experimentId: opts.experimentId });
   });

@@ -124,7 +124,9 @@ export function formatBudgetStatus(status: BudgetStatus, redact: (text: string) 
   const cap = s.day.capUsd === null ? '(no daily cap recorded yet)' : `of ${formatUsd(s.day.capUsd)} daily cap`;
   out.push(`Budget for ${s.day.date} (UTC)`);
   out.push(`  spent      ${formatUsd(s.day.spentUsd)} ${cap}`);
-  out.push(`  reserved   ${formatUsd(s.day.reservedUsd)} held by ${s.running.length} running experiment${s.running.length === 1 ? '' : 's'}`);
+  out.push(
+    `  reserved   ${formatUsd(s.day.reservedUsd)} held by ${s.running.length} running experiment${s.running.length === 1 ? '' : 's'}`,
+  );
   if (s.day.remainingUsd !== null) out.push(`  remaining  ${formatUsd(s.day.remainingUsd)}`);
   out.push(
     s.stopLatch.latched
@@ -137,7 +139,16 @@ export function formatBudgetStatus(status: BudgetStatus, redact: (text: string) 
     out.push(
       table(
         ['ID', 'NAME', 'PID', 'HOST', 'PHASE', 'HELD', 'SPENT', 'HEARTBEAT'],
-        s.running.map((r) => [r.id, r.name, String(r.pid), r.host, r.phase, formatUsd(r.reservedUsd), formatUsd(r.spentUsd), ageText(r.heartbeatAgeMs) + (r.stale ? ' (stale)' : '')]),
+        s.running.map((r) => [
+          r.id,
+          r.name,
+          String(r.pid),
+          r.host,
+          r.phase,
+          formatUsd(r.reservedUsd),
+          formatUsd(r.spentUsd),
+          ageText(r.heartbeatAgeMs) + (r.stale ? ' (stale)' : ''),
+        ]),
       ),
     );
   }
@@ -145,7 +156,12 @@ export function formatBudgetStatus(status: BudgetStatus, redact: (text: string) 
     out.push(s.ledger === null ? `No experiments yet (no ledger in ${s.stateDir}).` : 'No experiments yet.');
   } else {
     out.push(`Last ${s.experiments.length} experiment${s.experiments.length === 1 ? '' : 's'}`);
-    out.push(table(['ID', 'NAME', 'STARTED (UTC)', 'STATUS', 'SPENT'], s.experiments.map((e) => [e.id, e.name, shortTime(e.startedAt), e.status, formatUsd(e.spentUsd)])));
+    out.push(
+      table(
+        ['ID', 'NAME', 'STARTED (UTC)', 'STATUS', 'SPENT'],
+        s.experiments.map((e) => [e.id, e.name, shortTime(e.startedAt), e.status, formatUsd(e.spentUsd)]),
+      ),
+    );
   }
   if (s.ledger) out.push(`ledger: ${s.ledger}`);
   return out.join('\n') + '\n';

@@ -109,7 +109,8 @@ export class MemoryBudget implements BudgetAccount {
   }
 
   private reportNow(sentRequests: number): void {
-    if (sentRequests > this.reservedRequests) throw new Error(`budget invariant broken: sent ${sentRequests} > reserved ${this.reservedRequests}`);
+    if (sentRequests > this.reservedRequests)
+      throw new Error(`budget invariant broken: sent ${sentRequests} > reserved ${this.reservedRequests}`);
     this.sentRequests = sentRequests;
   }
 

@@ -41,7 +41,7 @@ export const corruptAdvice = (file: string): string =>
 
 /** Translate a SQLite failure into what the user should do about it. */
 export function ledgerErrorFrom(file: string, err: unknown, doing: string): LedgerError {
-  const code = err instanceof Database.SqliteError ? err.code : (err as NodeJS.ErrnoException)?.code ?? '';
+  const code = err instanceof Database.SqliteError ? err.code : ((err as NodeJS.ErrnoException)?.code ?? '');
   const message = (err as Error)?.message ?? String(err);
   const problem = `${doing} failed: ${message}${code ? ` (${code})` : ''}`;
   let advice = 'Check the file and its directory, then retry';

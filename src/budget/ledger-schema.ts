@@ -91,15 +91,24 @@ export function migrate(db: Database.Database, file: string): void {
 export function assertGamedayLedger(db: Database.Database, file: string): number {
   const version = userVersion(db);
   if (version > SCHEMA_VERSION) {
-    throw new LedgerError(file, `schema version ${version} is newer than this gameday understands (${SCHEMA_VERSION})`, 'Upgrade gameday, or point --state-dir elsewhere');
+    throw new LedgerError(
+      file,
+      `schema version ${version} is newer than this gameday understands (${SCHEMA_VERSION})`,
+      'Upgrade gameday, or point --state-dir elsewhere',
+    );
   }
-  const notOurs = (why: string) => new LedgerError(file, `this SQLite file is not a gameday ledger (${why})`, 'Point --state-dir elsewhere; the file is left as it is');
-  if (version === 0 && (db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number) > 0) throw notOurs('it has tables but no schema version');
+  const notOurs = (why: string) =>
+    new LedgerError(file, `this SQLite file is not a gameday ledger (${why})`, 'Point --state-dir elsewhere; the file is left as it is');
+  if (version === 0 && (db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number) > 0)
+    throw notOurs('it has tables but no schema version');
   const appId = db.pragma('application_id', { simple: true }) as number;
   // v1 ledgers predate the application id; from v2 on it must be ours
   if (appId !== GAMEDAY_APPLICATION_ID && (appId !== 0 || version >= 2)) throw notOurs(`its application id is ${appId}`);
   if (version >= 1) {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('experiments', 'spend', 'stop_latch')").pluck().all();
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('experiments', 'spend', 'stop_latch')")
+      .pluck()
+      .all();
     if (tables.length !== 3) throw notOurs(`schema version ${version} without the ledger's tables`);
   }
   return version;

@@ -40,12 +40,12 @@ const BUSY_TIMEOUT_MS = 5_000;
  * during a run; a ledger locked longer than that is one gameday cannot spend through, so the run
  * fails closed (rolls back).
  */
-export const RUN_LOCK_WAIT_MS = BUSY_TIMEOUT_MS;
+const RUN_LOCK_WAIT_MS = BUSY_TIMEOUT_MS;
 /** Settling and recording the result come after the fault is out: worth waiting longer for. */
-export const END_LOCK_WAIT_MS = 30_000;
+const END_LOCK_WAIT_MS = 30_000;
 
 /** running | dead (controller stopped heart-beating, reservation counted as spent) | how it finished */
-export type ExperimentStatus = 'running' | 'dead' | RunStatus;
+type ExperimentStatus = 'running' | 'dead' | RunStatus;
 
 export interface ExperimentSpec {
   name: string;
@@ -102,10 +102,11 @@ export interface RollbackClaim {
   untilMs: number;
 }
 
-export type ClaimResult = { claimed: true } | { claimed: false; /** null: nothing left to claim (recovered, or no plan) */ holder: RollbackClaim | null };
+export type ClaimResult =
+  { claimed: true } | { claimed: false; /** null: nothing left to claim (recovered, or no plan) */ holder: RollbackClaim | null };
 
 /** Why a heartbeat tells the controller to stop: the latch is set, or it was declared dead. */
-export type StopReason = 'emergency-stop' | 'not-running';
+type StopReason = 'emergency-stop' | 'not-running';
 
 /** One experiment's account in the ledger; the engine uses it as its BudgetAccount. */
 export interface ExperimentHandle extends BudgetAccount {
@@ -191,14 +192,19 @@ function createLedgerFile(file: string): void {
     const db = new Database(temp, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
     try {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal') throw new LedgerError(file, `cannot switch to WAL (journal_mode is ${String(mode)})`, 'Put the state dir on a local file system');
+      if (mode !== 'wal')
+        throw new LedgerError(file, `cannot switch to WAL (journal_mode is ${String(mode)})`, 'Put the state dir on a local file system');
       migrate(db, temp);
     } finally {
       db.close(); // the last connection: checkpoints the -wal into the file and deletes it
     }
     const h = readLedgerHeader(temp);
     if (h.kind !== 'sqlite' || !h.wal || h.userVersion !== SCHEMA_VERSION || existsSync(`${temp}-wal`)) {
-      throw new LedgerError(file, 'the new ledger was not complete after closing it', 'Put the state dir on a local file system, then retry');
+      throw new LedgerError(
+        file,
+        'the new ledger was not complete after closing it',
+        'Put the state dir on a local file system, then retry',
+      );
     }
     const fd = openSync(temp, 'r');
     try {
@@ -211,7 +217,12 @@ function createLedgerFile(file: string): void {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') {
-        throw new LedgerError(file, `creating the ledger failed: cannot hard-link it into place (${code ?? String(err)})`, 'Put the state dir on a local file system', { cause: err });
+        throw new LedgerError(
+          file,
+          `creating the ledger failed: cannot hard-link it into place (${code ?? String(err)})`,
+          'Put the state dir on a local file system',
+          { cause: err },
+        );
       }
     }
   } catch (err) {
@@ -333,7 +344,9 @@ function prepareStatements(db: Db) {
     ),
     experiment: db.prepare(`${ROW_SQL} WHERE e.id = ?`),
     running: db.prepare(`${ROW_SQL} WHERE e.status = 'running' ORDER BY e.started_ms`),
-    awaitingRollback: db.prepare(`${ROW_SQL} WHERE e.status = 'dead' AND e.rollback_plan IS NOT NULL AND e.recovered_ms IS NULL ORDER BY e.started_ms`),
+    awaitingRollback: db.prepare(
+      `${ROW_SQL} WHERE e.status = 'dead' AND e.rollback_plan IS NOT NULL AND e.recovered_ms IS NULL ORDER BY e.started_ms`,
+    ),
     recent: db.prepare(`${ROW_SQL} ORDER BY e.started_ms DESC, e.rowid DESC LIMIT ?`),
     latestDailyCap: db.prepare('SELECT daily_cap_micros FROM experiments ORDER BY started_ms DESC, rowid DESC LIMIT 1').pluck(),
     reserveState: db.prepare(`SELECT (SELECT count(*) FROM stop_latch) AS latched, status, settled FROM experiments WHERE id = ?`),
@@ -374,17 +387,17 @@ interface Core {
   db: Db;
   st: Statements;
   nowMs: () => number;
-  guard<T>(doing: string, fn: () => T): T;
+  guard: <T>(doing: string, fn: () => T) => T;
   /** Run `fn` (a whole transaction) with its commit fsync-ed: synchronous cannot change inside one. */
-  durably<T>(fn: () => T): T;
+  durably: <T>(fn: () => T) => T;
   /**
    * Run `fn` (a whole transaction) without waiting on another process's lock: while the ledger is
    * busy, try again a little later — the event loop stays free — for up to `waitMs`, then fail
    * with a LedgerError.
    */
-  whenFree<T>(doing: string, fn: () => T, waitMs: number): Promise<T>;
+  whenFree: <T>(doing: string, fn: () => T, waitMs: number) => Promise<T>;
   /** A read that never waits: undefined when the ledger is busy this instant. */
-  peek<T>(doing: string, fn: () => T): T | undefined;
+  peek: <T>(doing: string, fn: () => T) => T | undefined;
   /** when this connection last found the ledger locked by another process (epoch ms) */
   lastBusyMs: number | null;
 }
@@ -466,7 +479,16 @@ export class Ledger {
         throw err;
       }
     };
-    this.core = { db, st: guard('preparing statements', () => prepareStatements(db)), nowMs, guard, durably, whenFree, peek, lastBusyMs: null };
+    this.core = {
+      db,
+      st: guard('preparing statements', () => prepareStatements(db)),
+      nowMs,
+      guard,
+      durably,
+      whenFree,
+      peek,
+      lastBusyMs: null,
+    };
   }
 
   /** Whether a ledger exists in `stateDir` (lets read-only commands avoid creating one). */
@@ -499,12 +521,20 @@ export class Ledger {
       // quick_check first: it reads the header and every page, so garbage fails here, before anything writes
       const check = db.pragma('quick_check') as Array<{ quick_check: string }>;
       if (check.length !== 1 || check[0].quick_check !== 'ok') {
-        throw new LedgerError(file, `integrity check failed: ${check.map((c) => c.quick_check).slice(0, 3).join('; ')}`, corruptAdvice(file));
+        throw new LedgerError(
+          file,
+          `integrity check failed: ${check
+            .map((c) => c.quick_check)
+            .slice(0, 3)
+            .join('; ')}`,
+          corruptAdvice(file),
+        );
       }
       assertGamedayLedger(db, file); // before anything below writes to a file that may not be ours
       if (db.pragma('journal_mode', { simple: true }) !== 'wal') {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
-        if (mode !== 'wal') throw new LedgerError(file, `cannot switch to WAL (journal_mode is ${String(mode)})`, 'Put the state dir on a local file system');
+        if (mode !== 'wal')
+          throw new LedgerError(file, `cannot switch to WAL (journal_mode is ${String(mode)})`, 'Put the state dir on a local file system');
       }
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
@@ -537,7 +567,17 @@ export class Ledger {
           for (;;) {
             const candidate = randomBytes(4).toString('hex');
             if (st.experiment.get(candidate)) continue; // 1 in 4 billion; just draw again
-            st.insertExperiment.run(candidate, spec.name, spec.pid ?? process.pid, spec.host ?? hostname(), now, now, costMicros, experimentCapMicros, dailyCapMicros);
+            st.insertExperiment.run(
+              candidate,
+              spec.name,
+              spec.pid ?? process.pid,
+              spec.host ?? hostname(),
+              now,
+              now,
+              costMicros,
+              experimentCapMicros,
+              dailyCapMicros,
+            );
             return candidate;
           }
         })
@@ -578,7 +618,8 @@ export class Ledger {
           // While another process held the ledger locked no controller could heart-beat: a stale
           // heartbeat then proves nothing, and a live controller must not be declared dead for it
           // (a vanished pid still does). Judged again once the ledger has been free for staleMs.
-          const lockedLately = Date.now() - calledAtMs >= LOCKED_NOTICE_MS || (core.lastBusyMs !== null && Date.now() - core.lastBusyMs < staleMs);
+          const lockedLately =
+            Date.now() - calledAtMs >= LOCKED_NOTICE_MS || (core.lastBusyMs !== null && Date.now() - core.lastBusyMs < staleMs);
           const dead = (st.running.all() as RawExperiment[]).filter(
             (r) => (!lockedLately && r.heartbeat_ms < nowMs - staleMs) || (r.host === thisHost && !pidAlive(r.pid)),
           );
@@ -611,7 +652,13 @@ export class Ledger {
   claimRollback(id: string, leaseMs: number, claimant: { pid?: number; host?: string; nowMs?: number } = {}): ClaimResult {
     const { st, guard } = this.core;
     const now = claimant.nowMs ?? this.core.nowMs();
-    const args = { id, host: claimant.host ?? hostname(), pid: claimant.pid ?? process.pid, now, until: now + Math.max(0, Math.ceil(leaseMs)) };
+    const args = {
+      id,
+      host: claimant.host ?? hostname(),
+      pid: claimant.pid ?? process.pid,
+      now,
+      until: now + Math.max(0, Math.ceil(leaseMs)),
+    };
     return guard('claiming a rollback plan', () => {
       if (st.claimRollback.run(args).changes === 1) return { claimed: true };
       // informational: who holds it (read after the refusal; the claim itself was atomic)
@@ -622,7 +669,10 @@ export class Ledger {
 
   /** Give up this process's claim (the plan failed): the next recover or watchdog may retry it. */
   releaseRollback(id: string, claimant: { pid?: number; host?: string } = {}): boolean {
-    return this.core.guard('releasing a rollback claim', () => this.core.st.releaseRollback.run(id, claimant.host ?? hostname(), claimant.pid ?? process.pid).changes > 0);
+    return this.core.guard(
+      'releasing a rollback claim',
+      () => this.core.st.releaseRollback.run(id, claimant.host ?? hostname(), claimant.pid ?? process.pid).changes > 0,
+    );
   }
 
   /** Who holds the claim on this experiment's rollback plan, or null. */
@@ -749,7 +799,13 @@ class LedgerExperiment implements ExperimentHandle {
 
   totals(): BudgetTotals {
     const { st, nowMs, guard, peek } = this.core;
-    const read = () => st.totals.get({ id: this.id, day: utcDate(nowMs()) }) as { exp_reserved: number; exp_spent: number; day_spent: number; others_held: number };
+    const read = () =>
+      st.totals.get({ id: this.id, day: utcDate(nowMs()) }) as {
+        exp_reserved: number;
+        exp_spent: number;
+        day_spent: number;
+        others_held: number;
+      };
     // The first read may wait (it is preflight's, before anything is injected); later ones never do.
     const t = this.lastTotals ? peek('reading totals', read) : guard('reading totals', read);
     if (!t) return this.lastTotals!;
@@ -783,7 +839,11 @@ class LedgerExperiment implements ExperimentHandle {
   }
 
   async ackStopped(): Promise<void> {
-    await this.core.whenFree('acknowledging the emergency stop', () => this.core.st.ackStopped.run(this.core.nowMs(), this.id), END_LOCK_WAIT_MS);
+    await this.core.whenFree(
+      'acknowledging the emergency stop',
+      () => this.core.st.ackStopped.run(this.core.nowMs(), this.id),
+      END_LOCK_WAIT_MS,
+    );
   }
 
   /** Spread the cumulative sent count over the days' reservations, oldest first. Inside a transaction. */

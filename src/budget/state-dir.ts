@@ -28,7 +28,8 @@ export function ensureStateDir(dir: string): void {
   let existed = true;
   try {
     const st = statSync(dir);
-    if (!st.isDirectory()) throw new StateDirError(`state dir ${dir} exists but is not a directory; pass another --state-dir (or GAMEDAY_STATE_DIR)`);
+    if (!st.isDirectory())
+      throw new StateDirError(`state dir ${dir} exists but is not a directory; pass another --state-dir (or GAMEDAY_STATE_DIR)`);
   } catch (err) {
     if (err instanceof StateDirError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {

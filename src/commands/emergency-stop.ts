@@ -12,7 +12,7 @@ import { printError } from '../errors/report.ts';
 import { pidAlive } from '../faults/pid.ts';
 import { shownWriter } from './common.ts';
 
-export const EMERGENCY_STOP_TIMEOUT_MS = 30_000;
+const EMERGENCY_STOP_TIMEOUT_MS = 30_000;
 
 function whoAmI(): string {
   let user = process.env.USER ?? 'unknown';
@@ -23,7 +23,6 @@ function whoAmI(): string {
   }
   return `${user}@${hostname()} (pid ${process.pid})`;
 }
-
 
 const describe = (e: ExperimentRow): string => `${e.id}  ${e.name}  (pid ${e.pid} on ${e.host})`;
 
@@ -38,7 +37,8 @@ function outcome(e: ExperimentRow | undefined, sentMs: number, nowMs: number, th
   if (e.stopAckedMs !== null) return { stopped: true, text: `rolled back in ${Math.max(0, e.stopAckedMs - sentMs)} ms` };
   if (e.status === 'dead') return { stopped: false, text: 'controller declared dead: its faults may remain; run `gameday recover`' };
   if (e.status !== 'running') return { stopped: true, text: `finished (${e.status}) after ${Math.max(0, nowMs - sentMs)} ms` };
-  if (e.host === thisHost && !pidAlive(e.pid)) return { stopped: false, text: 'controller exited without reporting: its faults may remain; run `gameday recover`' };
+  if (e.host === thisHost && !pidAlive(e.pid))
+    return { stopped: false, text: 'controller exited without reporting: its faults may remain; run `gameday recover`' };
   return null;
 }
 
@@ -55,34 +55,14 @@ function latchWhileBusy(ledger: Ledger, by: string, deadlineMs: number): StopLat
   }
 }
 
-export async function emergencyStopCommand(opts: {
-  stateDir: string;
-  clear: boolean;
-  timeoutMs?: number;
-  pollMs?: number;
-  out?: NodeJS.WritableStream;
-  err?: NodeJS.WritableStream;
-}): Promise<ExitCode> {
-  // names, hosts and who latched come from the ledger: redacted, control characters shown as escapes
-  const out = shownWriter(opts.out ?? process.stdout);
-  const err = shownWriter(opts.err ?? process.stderr);
-  const timeoutMs = opts.timeoutMs ?? EMERGENCY_STOP_TIMEOUT_MS;
-  let ledger: Ledger | undefined;
-  try {
-    ledger = Ledger.open(opts.stateDir);
-    if (opts.clear) {
-      const was = ledger.clearStopLatch();
-      out.write(was ? 'emergency stop cleared: experiments may start again\n' : 'the emergency stop was not latched\n');
-      return EXIT.ok;
-    }
+type Writer = { write(text: string): unknown };
 
-    // Signal first, latch second: the controllers on this host stop on the signal alone, and the
-    // latch is a write that waits while another process holds the ledger locked. Reading the list
-    // of running experiments never waits (WAL readers do not block on writers).
-    const thisHost = hostname();
-    const sentMs = Date.now();
-    const signalled = new Set<string>();
-    const signal = (experiments: ExperimentRow[]): void => {
+/** Signals this host's live controllers, each once; remembers which. */
+function signaller(): { signal(experiments: ExperimentRow[]): void; readonly count: number } {
+  const thisHost = hostname();
+  const signalled = new Set<string>();
+  return {
+    signal(experiments) {
       for (const e of experiments) {
         // Only a fresh heartbeat vouches that the pid is still our controller and not a reused pid
         // (the signal's default action would kill whatever else holds it).
@@ -94,63 +74,121 @@ export async function emergencyStopCommand(opts: {
           // gone already: outcome() reports it
         }
       }
-    };
-    const first = ledger.runningExperiments();
-    signal(first);
+    },
+    get count() {
+      return signalled.size;
+    },
+  };
+}
 
-    let latchError: LedgerError | null = null;
-    try {
-      const latch = latchWhileBusy(ledger, whoAmI(), sentMs + timeoutMs);
-      out.write(`emergency stop latched (since ${new Date(latch.atMs ?? Date.now()).toISOString()}, by ${latch.by}): no experiment starts until \`gameday emergency-stop --clear\`\n`);
-    } catch (e) {
-      if (!(e instanceof LedgerError)) throw e;
-      latchError = e;
-      err.write(`gameday: THE EMERGENCY STOP IS NOT LATCHED: ${e.message}\n`);
-    }
-    // Whoever registered between the first read and the latch is signalled too; whoever finished
-    // meanwhile (the lock held the latch up) is still reported.
-    const again = ledger.runningExperiments();
-    signal(again);
-    const targets = [...first, ...again.filter((e) => !first.some((f) => f.id === e.id))];
-    if (targets.length === 0) {
-      out.write('no running experiments\n');
-      return latchError ? EXIT.failed : EXIT.ok;
-    }
-    out.write(
-      `signalled ${signalled.size} of ${targets.length} running experiment${targets.length === 1 ? '' : 's'} (${EMERGENCY_STOP_SIGNAL}); ` +
-        `waiting up to ${(timeoutMs / 1000).toFixed(1)} s for each to roll back\n`,
-    );
-
-    const results = new Map<string, Outcome>();
-    const deadlineMs = sentMs + timeoutMs;
-    for (;;) {
-      const nowMs = Date.now();
-      for (const e of targets) {
-        if (results.has(e.id)) continue;
-        const o = outcome(ledger.experiment(e.id), sentMs, nowMs, thisHost);
-        if (o) results.set(e.id, o);
-      }
-      if (results.size === targets.length || nowMs >= deadlineMs) break;
-      await sleep(opts.pollMs ?? 50);
-    }
-
-    let failures = 0;
+/** Polls the ledger until every target has an outcome or the deadline passes. */
+async function awaitOutcomes(
+  ledger: Ledger,
+  targets: ExperimentRow[],
+  sentMs: number,
+  deadlineMs: number,
+  pollMs: number,
+): Promise<Map<string, Outcome>> {
+  const thisHost = hostname();
+  const results = new Map<string, Outcome>();
+  for (;;) {
+    const nowMs = Date.now();
     for (const e of targets) {
-      const o = results.get(e.id);
-      if (o?.stopped) {
-        out.write(`stopped       ${describe(e)}: ${o.text}\n`);
-        continue;
-      }
-      failures++;
-      const why = o?.text ?? `did not report within ${(timeoutMs / 1000).toFixed(1)} s: its faults may remain; check it, then run \`gameday recover\``;
-      out.write(`NOT STOPPED   ${describe(e)}: ${why}\n`);
+      if (results.has(e.id)) continue;
+      const o = outcome(ledger.experiment(e.id), sentMs, nowMs, thisHost);
+      if (o) results.set(e.id, o);
     }
-    if (failures > 0) {
-      err.write(`gameday: ${failures} of ${targets.length} experiment${targets.length === 1 ? '' : 's'} did not report rolled back\n`);
-      return EXIT.faultsMayRemain;
+    if (results.size === targets.length || nowMs >= deadlineMs) return results;
+    await sleep(pollMs);
+  }
+}
+
+/** One line per experiment; how many did not report rolled back. */
+function reportOutcomes(out: Writer, targets: ExperimentRow[], results: Map<string, Outcome>, timeoutMs: number): number {
+  let failures = 0;
+  for (const e of targets) {
+    const o = results.get(e.id);
+    if (o?.stopped) {
+      out.write(`stopped       ${describe(e)}: ${o.text}\n`);
+      continue;
     }
-    // Everything stopped, but nothing keeps new experiments from starting: not a success.
+    failures++;
+    const why =
+      o?.text ?? `did not report within ${(timeoutMs / 1000).toFixed(1)} s: its faults may remain; check it, then run \`gameday recover\``;
+    out.write(`NOT STOPPED   ${describe(e)}: ${why}\n`);
+  }
+  return failures;
+}
+
+/** The latch, said; a LedgerError (it could not be set) is told loudly and returned. */
+function latch(ledger: Ledger, deadlineMs: number, out: Writer, err: Writer): LedgerError | null {
+  try {
+    const l = latchWhileBusy(ledger, whoAmI(), deadlineMs);
+    out.write(
+      `emergency stop latched (since ${new Date(l.atMs ?? Date.now()).toISOString()}, by ${l.by}): no experiment starts until \`gameday emergency-stop --clear\`\n`,
+    );
+    return null;
+  } catch (e) {
+    if (!(e instanceof LedgerError)) throw e;
+    err.write(`gameday: THE EMERGENCY STOP IS NOT LATCHED: ${e.message}\n`);
+    return e;
+  }
+}
+
+/**
+ * Signal first, latch second: the controllers on this host stop on the signal alone, and the latch
+ * is a write that waits while another process holds the ledger locked. Reading the list of running
+ * experiments never waits (WAL readers do not block on writers).
+ */
+async function stopAll(ledger: Ledger, out: Writer, err: Writer, timeoutMs: number, pollMs: number): Promise<ExitCode> {
+  const sentMs = Date.now();
+  const signals = signaller();
+  const first = ledger.runningExperiments();
+  signals.signal(first);
+  const latchError = latch(ledger, sentMs + timeoutMs, out, err);
+  // Whoever registered between the first read and the latch is signalled too; whoever finished
+  // meanwhile (the lock held the latch up) is still reported.
+  const again = ledger.runningExperiments();
+  signals.signal(again);
+  const targets = [...first, ...again.filter((e) => !first.some((f) => f.id === e.id))];
+  if (targets.length === 0) {
+    out.write('no running experiments\n');
     return latchError ? EXIT.failed : EXIT.ok;
+  }
+  out.write(
+    `signalled ${signals.count} of ${targets.length} running experiment${targets.length === 1 ? '' : 's'} (${EMERGENCY_STOP_SIGNAL}); ` +
+      `waiting up to ${(timeoutMs / 1000).toFixed(1)} s for each to roll back\n`,
+  );
+  const results = await awaitOutcomes(ledger, targets, sentMs, sentMs + timeoutMs, pollMs);
+  const failures = reportOutcomes(out, targets, results, timeoutMs);
+  if (failures > 0) {
+    err.write(`gameday: ${failures} of ${targets.length} experiment${targets.length === 1 ? '' : 's'} did not report rolled back\n`);
+    return EXIT.faultsMayRemain;
+  }
+  // Everything stopped, but nothing keeps new experiments from starting: not a success.
+  return latchError ? EXIT.failed : EXIT.ok;
+}
+
+export async function emergencyStopCommand(opts: {
+  stateDir: string;
+  clear: boolean;
+  timeoutMs?: number;
+  pollMs?: number;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+}): Promise<ExitCode> {
+  // names, hosts and who latched come from the ledger: redacted, control characters shown as escapes
+  const out = shownWriter(opts.out ?? process.stdout);
+  const err = shownWriter(opts.err ?? process.stderr);
+  let ledger: Ledger | undefined;
+  try {
+    ledger = Ledger.open(opts.stateDir);
+    if (opts.clear) {
+      const was = ledger.clearStopLatch();
+      out.write(was ? 'emergency stop cleared: experiments may start again\n' : 'the emergency stop was not latched\n');
+      return EXIT.ok;
+    }
+    return await stopAll(ledger, out, err, opts.timeoutMs ?? EMERGENCY_STOP_TIMEOUT_MS, opts.pollMs ?? 50);
   } catch (e) {
     return printError(e, err);
   } finally {

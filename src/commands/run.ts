@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 // `gameday emergency-stop` signals live controllers with EMERGENCY_STOP_SIGNAL; they also read the latch each tick.
 import { EMERGENCY_STOP_SIGNAL, Ledger, type ExperimentHandle } from '../budget/ledger.ts';
 import { resolveStateDir } from '../budget/state-dir.ts';
-import { describePlan, resolveRunPlan, type RunFlags } from '../config/plan.ts';
+import { describePlan, resolveRunPlan, type RunFlags, type RunPlan } from '../config/plan.ts';
 import type { ControllerLink } from '../engine/run.ts';
 import { ExperimentRun } from '../engine/run.ts';
 import { describeClaim, recoverDead } from '../engine/recovery.ts';
@@ -40,6 +40,104 @@ function linkFor(handle: ExperimentHandle, ledger: Ledger, stateDir: string): Co
   };
 }
 
+/**
+ * Signals are caught from before the experiment is registered: a stop that arrives early is
+ * remembered and handed to the run as soon as it exists.
+ */
+function catchSignals(): { attach(run: ExperimentRun): void; release(): void } {
+  let run: ExperimentRun | null = null;
+  let pending: ((r: ExperimentRun) => void) | null = null;
+  const deliver = (action: (r: ExperimentRun) => void) => () => {
+    if (run) action(run);
+    else pending = action;
+  };
+  const handlers: [NodeJS.Signals, () => void][] = [
+    ['SIGINT', deliver((r) => r.signal('SIGINT'))],
+    ['SIGTERM', deliver((r) => r.signal('SIGTERM'))],
+    ['SIGHUP', deliver((r) => r.signal('SIGHUP'))],
+    [EMERGENCY_STOP_SIGNAL, deliver((r) => r.emergencyStop('emergency-stop command'))],
+  ];
+  for (const [sig, h] of handlers) process.on(sig, h);
+  return {
+    attach(r) {
+      run = r;
+      pending?.(r);
+    },
+    release: () => {
+      for (const [sig, h] of handlers) process.off(sig, h);
+    },
+  };
+}
+
+type Writer = { write(text: string): unknown };
+
+/** Dead controllers first: their reservations count as spent, their faults are rolled back. */
+async function recoverFirst(ledger: Ledger, stderr: Writer): Promise<void> {
+  const recovered = await recoverDead(ledger);
+  for (const d of recovered.dead) stderr.write(`gameday: a controller died: ${d}; its reservation counts as spent\n`);
+  for (const r of recovered.results)
+    stderr.write(`gameday: ${r.ok ? 'rolled back' : 'ROLLBACK FAILED for'} dead experiment ${r.name} (${r.id}): ${r.detail}\n`);
+  for (const c of recovered.claimedElsewhere) stderr.write(`gameday: dead experiment ${describeClaim(c)}; not run here\n`);
+}
+
+interface Faces {
+  /** the control room's state, built from the events like every other face's */
+  store: GamedayStore | null;
+  room: { waitUntilExit(): Promise<void> } | null;
+  metrics: RunMetrics | null;
+}
+
+/** /metrics, then the control room or the headless output: every face subscribes to the events. */
+async function attachFaces(run: ExperimentRun, plan: RunPlan, opts: RunCommandOptions, redact: (t: string) => string): Promise<Faces> {
+  const faces: Faces = { store: null, room: null, metrics: null };
+  if (plan.metrics.port !== 0) {
+    const metrics = new RunMetrics(plan.slo);
+    run.onEvent(metrics.observe);
+    if (await metrics.listen(plan.metrics.host, plan.metrics.port)) faces.metrics = metrics;
+    else run.addNote(`metrics port ${plan.metrics.host}:${plan.metrics.port} is taken: no /metrics for this run (use --metrics-port)`);
+  }
+  if (runsHeadless(Boolean(opts.headless))) {
+    const sink = guardedOutput(process.stdout, (code) => run.signal(code, `standard output closed (${code}): nobody is watching`));
+    run.onEvent(opts.output === 'json' ? ndjsonReporter(sink, redact) : textReporter(sink, redact));
+  } else {
+    faces.store = createGamedayStore();
+    run.onEvent(storeFace(faces.store));
+    const { renderControlRoom } = await import('../../components/render-control-room.tsx');
+    faces.room = renderControlRoom({ store: faces.store, controls: run });
+  }
+  return faces;
+}
+
+/** Registers the experiment and opens its journal: the run's first listener, so every face sees what it recorded. */
+function prepare(ledger: Ledger, plan: RunPlan, opts: RunCommandOptions, stateDir: string, redact: (t: string) => string) {
+  const handle = ledger.registerExperiment({
+    // budget-status and emergency-stop print it, maybe in a shell that does not know the secret
+    name: redact(plan.name),
+    pid: process.pid,
+    host: hostname(),
+    experimentCapUsd: plan.budget.experimentCapUsd,
+    dailyCapUsd: plan.budget.dailyCapUsd,
+    costPerRequestUsd: plan.budget.costPerRequestUsd,
+  });
+  const journalPath = opts.journal ?? defaultJournalPath(stateDir, handle.id);
+  const head = { experimentId: handle.id, name: plan.name, startedAt: new Date().toISOString(), plan: describePlan(plan) };
+  const journal = JournalWriter.open(journalPath, head, redact, { stateDir, createDir: opts.journal === undefined });
+  const run = new ExperimentRun({
+    plan,
+    experimentId: handle.id,
+    budget: handle,
+    link: linkFor(handle, ledger, stateDir),
+    // read when the summary is made: no journal is named once journaling has failed
+    journalPath: () => (journal.problem ? null : journalPath),
+  });
+  run.onEvent((e) => {
+    journal.record(e);
+    // the faces print a summary that names the journal only if it is whole
+    if (e.type === 'summary' && !journal.complete) e.journalPath = null;
+  });
+  return { handle, journal, journalPath, run };
+}
+
 export async function runExperimentCommand(opts: RunCommandOptions): Promise<number> {
   // every message below may echo a URL, a name or a command's stderr: redacted, control characters shown
   const stderr = shownWriter(process.stderr);
@@ -58,95 +156,21 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
   } catch (err) {
     throw ledgerOpenError(err);
   }
-
-  // Signals are caught from here on, before the experiment is registered: a stop that arrives
-  // early is remembered and handed to the run as soon as it exists.
-  let run: ExperimentRun | null = null;
-  let pending: (() => void) | null = null;
-  const deliver = (action: (r: ExperimentRun) => void) => () => {
-    if (run) action(run);
-    else pending = () => action(run!);
-  };
-  const handlers: [NodeJS.Signals, () => void][] = [
-    ['SIGINT', deliver((r) => r.signal('SIGINT'))],
-    ['SIGTERM', deliver((r) => r.signal('SIGTERM'))],
-    ['SIGHUP', deliver((r) => r.signal('SIGHUP'))],
-    [EMERGENCY_STOP_SIGNAL, deliver((r) => r.emergencyStop('emergency-stop command'))],
-  ];
-  for (const [sig, h] of handlers) process.on(sig, h);
-
+  const signals = catchSignals();
   const redact = makeRedactor();
-  const headless = runsHeadless(Boolean(opts.headless));
-  const out = process.stdout;
   let started = false;
   try {
-    const recovered = await recoverDead(ledger);
-    for (const d of recovered.dead) stderr.write(`gameday: a controller died: ${d}; its reservation counts as spent\n`);
-    // a rollback command's output may carry a token
-    for (const r of recovered.results) stderr.write(redact(`gameday: ${r.ok ? 'rolled back' : 'ROLLBACK FAILED for'} dead experiment ${r.name} (${r.id}): ${r.detail}`) + '\n');
-    for (const c of recovered.claimedElsewhere) stderr.write(redact(`gameday: dead experiment ${describeClaim(c)}; not run here`) + '\n');
-
-    const handle = ledger.registerExperiment({
-      // budget-status and emergency-stop print it, maybe in a shell that does not know the secret
-      name: redact(plan.name),
-      pid: process.pid,
-      host: hostname(),
-      experimentCapUsd: plan.budget.experimentCapUsd,
-      dailyCapUsd: plan.budget.dailyCapUsd,
-      costPerRequestUsd: plan.budget.costPerRequestUsd,
-    });
-    const journalPath = opts.journal ?? defaultJournalPath(stateDir, handle.id);
-    const journal = JournalWriter.open(journalPath, { experimentId: handle.id, name: plan.name, startedAt: new Date().toISOString(), plan: describePlan(plan) }, redact, {
-      stateDir,
-      createDir: opts.journal === undefined,
-    });
-    const experiment = new ExperimentRun({
-      plan,
-      experimentId: handle.id,
-      budget: handle,
-      link: linkFor(handle, ledger, stateDir),
-      // read when the summary is made: no journal is named once journaling has failed
-      journalPath: () => (journal.problem ? null : journalPath),
-    });
-    run = experiment;
-    // First listener, so the faces print a summary that names the journal only if it is whole.
-    run.onEvent((e) => {
-      journal.record(e);
-      if (e.type === 'summary' && !journal.complete) e.journalPath = null;
-    });
-
-    let metrics: RunMetrics | null = null;
-    if (plan.metrics.port !== 0) {
-      metrics = new RunMetrics(plan.slo);
-      run.onEvent(metrics.observe);
-      const addr = await metrics.listen(plan.metrics.host, plan.metrics.port);
-      if (!addr) {
-        run.addNote(`metrics port ${plan.metrics.host}:${plan.metrics.port} is taken: no /metrics for this run (use --metrics-port)`);
-        metrics = null;
-      }
-    }
-
-    let face: { waitUntilExit(): Promise<void>; unmount(): void } | null = null;
-    // the control room's state, built from the events like every other face's
-    let store: GamedayStore | null = null;
-    if (headless) {
-      const sink = guardedOutput(out, (code) => experiment.signal(code, `standard output closed (${code}): nobody is watching`));
-      run.onEvent(opts.output === 'json' ? ndjsonReporter(sink, redact) : textReporter(sink, redact));
-    } else {
-      store = createGamedayStore();
-      run.onEvent(storeFace(store));
-      const { renderControlRoom } = await import('../../components/render-control-room.tsx');
-      face = renderControlRoom({ store, controls: run });
-    }
-
-    (pending as (() => void) | null)?.();
+    await recoverFirst(ledger, stderr);
+    const { handle, journal, journalPath, run } = prepare(ledger, plan, opts, stateDir, redact);
+    const faces = await attachFaces(run, plan, opts, redact);
+    signals.attach(run);
     started = true;
     const summary = await run.run();
     if (!journal.complete) {
       journal.close();
       summary.journalPath = null;
-      store?.setState({ summary: { ...summary } });
-      stderr.write(redact(`gameday: ${journal.problem ?? `journal ${journalPath} has no summary`}`) + '\n');
+      faces.store?.setState({ summary: { ...summary } });
+      stderr.write(`gameday: ${journal.problem ?? `journal ${journalPath} has no summary`}\n`);
     }
     try {
       await handle.finish(summary.status, summary.requests);
@@ -154,18 +178,18 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
       // The fault is handled; the ledger keeps this run's reservation, and the next run counts it as spent.
       stderr.write(`gameday: could not record the result in the ledger: ${(err as Error).message}\n`);
     }
-    await metrics?.close();
-    if (face) {
-      await face.waitUntilExit();
+    await faces.metrics?.close();
+    if (faces.room) {
+      await faces.room.waitUntilExit();
       // The control room is gone from the screen: leave the result where the shell can see it.
-      out.write(redact(formatSummary(summary)) + '\n');
+      process.stdout.write(redact(formatSummary(summary)) + '\n');
     }
     return summary.exitCode;
   } catch (err) {
     // what it means depends on how far the run got (run-errors.ts); cli.ts prints it
     throw runError(err, started);
   } finally {
-    for (const [sig, h] of handlers) process.off(sig, h);
+    signals.release();
     ledger.close();
   }
 }

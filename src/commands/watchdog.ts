@@ -10,7 +10,8 @@ import { makeRedactor } from '../headless/redact.ts';
 export async function watchdogCommand(opts: { stateDir: string; experimentId: string }): Promise<ExitCode> {
   // rollback output may carry a token, or ESC and newlines: the log gets it redacted, one line per entry
   const redact = makeRedactor();
-  const log = (line: string) => process.stdout.write(printable(redact(`${new Date().toISOString()} watchdog ${opts.experimentId}: ${line}`)) + '\n');
+  const log = (line: string) =>
+    process.stdout.write(printable(redact(`${new Date().toISOString()} watchdog ${opts.experimentId}: ${line}`)) + '\n');
   // Survive the terminal going away with the controller: only the ledger decides when we stop.
   for (const sig of ['SIGINT', 'SIGHUP'] as const) process.on(sig, () => log(`ignoring ${sig}`));
   const ledger = Ledger.open(opts.stateDir);

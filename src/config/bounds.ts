@@ -7,26 +7,26 @@ import { DURATION_PATTERN, parseDurationMs } from './duration.ts';
 /** Node's timers hold at most 2^31−1 ms (about 24.8 days); a longer one fires after 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
 /** The SLO window keeps a histogram per 250 ms. */
-export const MAX_SLO_WINDOW_MS = 60_000;
+const MAX_SLO_WINDOW_MS = 60_000;
 /** Money: whole micro-dollars (the ledger's unit, kept in SQLite integers), far from int64. */
-export const MIN_USD = 0.000001;
-export const MAX_USD = 1e9;
+const MIN_USD = 0.000001;
+const MAX_USD = 1e9;
 /** A game day's traffic; bigger load belongs to a load tool. */
-export const MAX_RPS = 100_000;
+const MAX_RPS = 100_000;
 /** The traffic generator's backlog is bounded to the same. */
-export const MAX_IN_FLIGHT = 100_000;
+const MAX_IN_FLIGHT = 100_000;
 /** The SLO window's latency histogram tracks up to an hour: a higher threshold could never breach. */
-export const MAX_P95_LATENCY_MS = 3_600_000;
-export const MAX_HEALTH_FAILURES = 1_000;
+const MAX_P95_LATENCY_MS = 3_600_000;
+const MAX_HEALTH_FAILURES = 1_000;
 /** The most a full window can hold (MAX_RPS × MAX_SLO_WINDOW_MS): more could never give a verdict. */
-export const MAX_MIN_SAMPLES = (MAX_RPS * MAX_SLO_WINDOW_MS) / 1000;
-export const MAX_ROLLBACK_ATTEMPTS = 10;
-export const MAX_RETRY_DELAY_MS = 5_000;
+const MAX_MIN_SAMPLES = (MAX_RPS * MAX_SLO_WINDOW_MS) / 1000;
+const MAX_ROLLBACK_ATTEMPTS = 10;
+const MAX_RETRY_DELAY_MS = 5_000;
 /** Bandwidth fault: below 1 kbps a response's delay outgrows a timer; 10 Gbit/s is no fault. */
-export const MIN_RATE_KBPS = 1;
-export const MAX_RATE_KBPS = 10_000_000;
+const MIN_RATE_KBPS = 1;
+const MAX_RATE_KBPS = 10_000_000;
 /** pid_t is a signed 32-bit integer: process.kill refuses anything larger. */
-export const MAX_PID = 2_147_483_647;
+const MAX_PID = 2_147_483_647;
 /** Config and experiment files: read at most this much (a YAML of 1 MiB already takes ~40 MB to parse). */
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 
@@ -44,10 +44,13 @@ export function isWholeMicros(usd: number): boolean {
 /** Money: one check, one message (a value below the floor is not also "not whole"). */
 export const usd = z.number().superRefine((v, ctx) => {
   const problem =
-    v < MIN_USD ? 'at least $0.000001 (one micro-dollar, the ledger’s unit)'
-    : v > MAX_USD ? `at most $${MAX_USD}`
-    : !isWholeMicros(v) ? 'must be a whole number of micro-dollars (at most 6 decimals): the ledger would round it'
-    : undefined;
+    v < MIN_USD
+      ? 'at least $0.000001 (one micro-dollar, the ledger’s unit)'
+      : v > MAX_USD
+        ? `at most $${MAX_USD}`
+        : !isWholeMicros(v)
+          ? 'must be a whole number of micro-dollars (at most 6 decimals): the ledger would round it'
+          : undefined;
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
@@ -70,13 +73,29 @@ export const fraction = z.number().min(0, 'at least 0').max(1, 'at most 1');
 export const rps = z.number().positive('must be more than 0').max(MAX_RPS, `at most ${MAX_RPS}`);
 export const maxInFlight = z.number().int('a whole number').positive('at least 1').max(MAX_IN_FLIGHT, `at most ${MAX_IN_FLIGHT}`);
 export const p95LatencyMs = z.number().positive('must be more than 0').max(MAX_P95_LATENCY_MS, `at most ${MAX_P95_LATENCY_MS} (an hour)`);
-export const healthFailures = z.number().int('a whole number').positive('at least 1').max(MAX_HEALTH_FAILURES, `at most ${MAX_HEALTH_FAILURES}`);
-export const minSamples = z.number().int('a whole number').positive('at least 1').max(MAX_MIN_SAMPLES, `at most ${MAX_MIN_SAMPLES} (a full 1m window at ${MAX_RPS} rps)`);
-export const rollbackAttempts = z.number().int('a whole number').positive('at least 1').max(MAX_ROLLBACK_ATTEMPTS, `at most ${MAX_ROLLBACK_ATTEMPTS}`);
+export const healthFailures = z
+  .number()
+  .int('a whole number')
+  .positive('at least 1')
+  .max(MAX_HEALTH_FAILURES, `at most ${MAX_HEALTH_FAILURES}`);
+export const minSamples = z
+  .number()
+  .int('a whole number')
+  .positive('at least 1')
+  .max(MAX_MIN_SAMPLES, `at most ${MAX_MIN_SAMPLES} (a full 1m window at ${MAX_RPS} rps)`);
+export const rollbackAttempts = z
+  .number()
+  .int('a whole number')
+  .positive('at least 1')
+  .max(MAX_ROLLBACK_ATTEMPTS, `at most ${MAX_ROLLBACK_ATTEMPTS}`);
 export const rateKbps = z.number().min(MIN_RATE_KBPS, `at least ${MIN_RATE_KBPS}`).max(MAX_RATE_KBPS, `at most ${MAX_RATE_KBPS}`);
 
 /** metrics.port: 0 turns the endpoint off. */
-export const metricsPort = z.number().int('a whole number').min(0, 'expected a port 0–65535 (0 = off)').max(65535, 'expected a port 0–65535 (0 = off)');
+export const metricsPort = z
+  .number()
+  .int('a whole number')
+  .min(0, 'expected a port 0–65535 (0 = off)')
+  .max(65535, 'expected a port 0–65535 (0 = off)');
 
 /**
  * host:port with a port 1–65535. No 0 ("pick one"): the target is configured to reach its

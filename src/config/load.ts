@@ -9,8 +9,8 @@ import { ConfigFileSchema, ConfigSchema, ExperimentSchema, type Config, type Exp
 import { MAX_CONFIG_FILE_BYTES, metricsPort, positiveDuration, usd } from './bounds.ts';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DEFAULT_CONFIG_FILE = join(ROOT_DIR, 'config', 'default.yaml');
-export const EXPERIMENTS_DIR = join(ROOT_DIR, 'config', 'experiments');
+const DEFAULT_CONFIG_FILE = join(ROOT_DIR, 'config', 'default.yaml');
+const EXPERIMENTS_DIR = join(ROOT_DIR, 'config', 'experiments');
 
 function readProblem(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
@@ -22,7 +22,7 @@ function readProblem(err: unknown): string {
  * never ends), a FIFO or a directory is a ConfigError. Opened non-blocking, so a FIFO without a
  * writer cannot hang the open; for a regular file the flag changes nothing.
  */
-export function readTextFileAtMost(path: string, maxBytes: number): string {
+function readTextFileAtMost(path: string, maxBytes: number): string {
   const tooBig = `larger than ${maxBytes} bytes (${formatBytes(maxBytes)}): refused`;
   let fd: number;
   try {
@@ -38,7 +38,7 @@ export function readTextFileAtMost(path: string, maxBytes: number): string {
     // One byte more than allowed: a file that grew since fstat is still caught.
     const buf = Buffer.alloc(maxBytes + 1);
     let length = 0;
-    for (let n; length < buf.length && (n = readSync(fd, buf, length, buf.length - length, null)) > 0; ) length += n;
+    for (let n; length < buf.length && (n = readSync(fd, buf, length, buf.length - length, null)) > 0;) length += n;
     if (length > maxBytes) throw new ConfigError([tooBig], path);
     return buf.toString('utf8', 0, length);
   } catch (err) {
@@ -54,11 +54,14 @@ function formatBytes(bytes: number): string {
 }
 
 /** Reads a YAML file (at most MAX_CONFIG_FILE_BYTES) into plain data; a missing file or a syntax error is a ConfigError. */
-export function readYamlFile(path: string): unknown {
+function readYamlFile(path: string): unknown {
   const text = readTextFileAtMost(path, MAX_CONFIG_FILE_BYTES);
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
-    throw new ConfigError(doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`), path);
+    throw new ConfigError(
+      doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`),
+      path,
+    );
   }
   try {
     return doc.toJS({ maxAliasCount: 100 }) ?? {};
@@ -79,7 +82,7 @@ function deepMerge<T>(base: T, over: unknown): T {
 }
 
 /** The GAMEDAY_* variables, the config field each one sets, and that field's schema (bounds.ts). */
-export const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'string'; schema: z.ZodType }> = {
+const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'string'; schema: z.ZodType }> = {
   GAMEDAY_COST_PER_REQUEST_USD: { path: ['budget', 'costPerRequestUsd'], kind: 'number', schema: usd },
   GAMEDAY_MAX_EXPERIMENT_USD: { path: ['budget', 'maxExperimentUsd'], kind: 'number', schema: usd },
   GAMEDAY_DAILY_CAP_USD: { path: ['budget', 'dailyCapUsd'], kind: 'number', schema: usd },
@@ -89,7 +92,7 @@ export const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' 
 };
 
 /** A number as people write it in a flag or a variable ("1e9", "0.5"); NaN for anything else, "" included. */
-export function numberFromText(text: string): number {
+function numberFromText(text: string): number {
   return text.trim() === '' ? NaN : Number(text);
 }
 
@@ -97,14 +100,14 @@ export function numberFromText(text: string): number {
  * One value through its field's schema: the problems named by `name` (a flag or a variable) instead
  * of a field path, as `${name}: …`.
  */
-export function parseField<S extends z.ZodType>(name: string, schema: S, value: unknown): z.output<S> {
+function parseField<S extends z.ZodType>(name: string, schema: S, value: unknown): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${name}: ${i.message}`));
   return parsed.data;
 }
 
 function envLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const layer: Record<string, Record<string, unknown> | unknown> = {};
+  const layer: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, { path, kind, schema }] of Object.entries(ENV_VARS)) {
     const raw = env[name];
@@ -124,7 +127,7 @@ function envLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
       continue;
     }
     const [a, b] = path;
-    if (b) layer[a] = { ...((layer[a] as object) ?? {}), [b]: value };
+    if (b) layer[a] = { ...(layer[a] ?? {}), [b]: value };
     else layer[a] = value;
   }
   if (problems.length) throw new ConfigError(problems, 'environment');
@@ -155,7 +158,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   return result.data;
 }
 
-export function experimentTypes(): string[] {
+function experimentTypes(): string[] {
   if (!existsSync(EXPERIMENTS_DIR)) return [];
   return readdirSync(EXPERIMENTS_DIR)
     .filter((f) => f.endsWith('.yaml'))
@@ -172,7 +175,7 @@ export function experimentTypeFile(type: string): string {
 }
 
 /** Parses experiment data; every problem by field path, prefixed by the file name. */
-export function parseExperiment(data: unknown, source: string): Experiment {
+function parseExperiment(data: unknown, source: string): Experiment {
   const parsed = ExperimentSchema.safeParse(data);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues), source);
   return parsed.data;

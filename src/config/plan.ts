@@ -39,63 +39,68 @@ export interface RunPlan {
   stateDir: string | undefined;
 }
 
-export const DEFAULT_EXPERIMENT_TYPE = 'latency';
+const DEFAULT_EXPERIMENT_TYPE = 'latency';
 
-/** Loads and checks everything a run needs; throws ConfigError listing every problem. */
-export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunPlan {
-  const problems: string[] = [];
-  const attempt = <T>(fn: () => T): T | undefined => {
+/** The flags parsed through their fields' schemas (bounds.ts), like the files and the environment. */
+interface ParsedFlags {
+  budgetUsd?: number;
+  durationMs?: number;
+  rps?: number;
+  targetUrl?: string;
+}
+
+/** Collects every problem instead of stopping at the first. */
+class Problems {
+  readonly list: string[] = [];
+  attempt<T>(fn: () => T): T | undefined {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof ConfigError) {
-        problems.push(...err.problems.map((p) => (err.source ? `${err.source}: ${p}` : p)));
-        return undefined;
-      }
-      throw err;
+      if (!(err instanceof ConfigError)) throw err;
+      this.list.push(...err.problems.map((p) => (err.source ? `${err.source}: ${p}` : p)));
+      return undefined;
     }
-  };
-
-  if (flags.experiment && flags.experimentType) problems.push('--experiment and --experiment-type: give one, not both');
-  const configFlags: Record<string, unknown> = {};
-  if (flags.stateDir) configFlags.stateDir = flags.stateDir;
-  if (flags.metricsPort !== undefined) {
-    const port = attempt(() => parseNumberFlag('--metrics-port', flags.metricsPort!, metricsPort));
-    if (port !== undefined) configFlags.metrics = { port };
   }
-  const config = attempt(() => loadConfig({ configFile: flags.config, env, flags: configFlags }));
+}
 
-  const source = flags.experiment ?? flags.experimentType ?? DEFAULT_EXPERIMENT_TYPE;
-  const experimentFile = flags.experiment ?? attempt(() => experimentTypeFile(source));
-  const experiment = experimentFile ? attempt(() => loadExperimentFile(experimentFile)) : undefined;
-
-  // Flags go through the same field schemas as the files and the environment (bounds.ts).
-  const budgetFlag = flags.budget !== undefined ? attempt(() => parseNumberFlag('--budget', flags.budget!, usd)) : undefined;
-  const durationFlag = flags.duration !== undefined ? attempt(() => parseDurationFlag('--duration', flags.duration!)) : undefined;
-  const rpsFlag = flags.rps !== undefined ? attempt(() => parseNumberFlag('--rps', flags.rps!, rps)) : undefined;
-  let targetFlag: string | undefined;
-  if (flags.target !== undefined) {
-    try {
-      const u = new URL(flags.target);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
-      targetFlag = flags.target.replace(/\/+$/, '');
-    } catch {
-      problems.push(`--target: expected an http:// or https:// URL, got "${flags.target}"`);
-    }
+function parseTarget(text: string, problems: Problems): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    problems.list.push(`--target: expected an http:// or https:// URL, got "${text}"`);
+    return undefined;
   }
   // An explicit port 0 parses as a URL but cannot be connected to.
-  if (targetFlag !== undefined && new URL(targetFlag).port === '0') problems.push('--target: the port must be 1–65535');
-  if (problems.length || !config || !experiment) throw new ConfigError(problems);
+  if (url.port === '0') problems.list.push('--target: the port must be 1–65535');
+  return text.replace(/\/+$/, '');
+}
 
-  const budgetUsd = budgetFlag ?? experiment.budget?.budgetUsd ?? config.budget.maxExperimentUsd;
-  if (budgetUsd > config.budget.maxExperimentUsd) {
-    problems.push(
-      `${budgetFlag !== undefined ? '--budget' : 'budget.budgetUsd'}: $${budgetUsd} exceeds budget.maxExperimentUsd ($${config.budget.maxExperimentUsd})`,
-    );
-  }
-  if (budgetUsd > config.budget.dailyCapUsd) {
-    problems.push(`${budgetFlag !== undefined ? '--budget' : 'budget.budgetUsd'}: $${budgetUsd} exceeds budget.dailyCapUsd ($${config.budget.dailyCapUsd})`);
-  }
+function parseFlags(flags: RunFlags, problems: Problems): ParsedFlags {
+  return {
+    budgetUsd: flags.budget !== undefined ? problems.attempt(() => parseNumberFlag('--budget', flags.budget!, usd)) : undefined,
+    durationMs: flags.duration !== undefined ? problems.attempt(() => parseDurationFlag('--duration', flags.duration!)) : undefined,
+    rps: flags.rps !== undefined ? problems.attempt(() => parseNumberFlag('--rps', flags.rps!, rps)) : undefined,
+    targetUrl: flags.target !== undefined ? parseTarget(flags.target, problems) : undefined,
+  };
+}
+
+/** What holds only across fields: the money against the caps, windows against timeouts, steps against the fault. */
+function crossCheck(
+  config: Config,
+  experiment: Experiment,
+  parsed: ParsedFlags,
+  budgetUsd: number,
+  targetUrl: string | undefined,
+  ownFile: boolean,
+): string[] {
+  const problems: string[] = [];
+  const budgetField = parsed.budgetUsd !== undefined ? '--budget' : 'budget.budgetUsd';
+  if (budgetUsd > config.budget.maxExperimentUsd)
+    problems.push(`${budgetField}: $${budgetUsd} exceeds budget.maxExperimentUsd ($${config.budget.maxExperimentUsd})`);
+  if (budgetUsd > config.budget.dailyCapUsd)
+    problems.push(`${budgetField}: $${budgetUsd} exceeds budget.dailyCapUsd ($${config.budget.dailyCapUsd})`);
   const slo = { ...config.slo, ...(experiment.slo ?? {}) };
   if (slo.evaluateEvery > slo.window) problems.push('slo.evaluateEvery: must not be longer than slo.window');
   // Verification needs the SLIs to hold for the whole recovery window within the recovery timeout:
@@ -110,33 +115,66 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
   }
   const fault = experiment.fault;
   const usesProxy = fault.type !== 'command' && fault.type !== 'process-kill';
-  const targetUrl = targetFlag ?? experiment.target?.url?.replace(/\/+$/, '');
-  // The templates' traffic-shift step needs the demo's standby; with --target it is left out (a
-  // file of the user's own keeps it, and is told it cannot work).
-  if (!flags.experiment && targetUrl !== undefined) experiment.rollback = experiment.rollback.filter((s) => s.type !== 'traffic-shift');
   for (const [i, step] of experiment.rollback.entries()) {
-    if (step.type === 'traffic-shift' && !usesProxy) problems.push(`rollback.${i}: traffic-shift needs a proxy fault (latency, errors, blackhole, reset, bandwidth)`);
+    if (step.type === 'traffic-shift' && !usesProxy)
+      problems.push(`rollback.${i}: traffic-shift needs a proxy fault (latency, errors, blackhole, reset, bandwidth)`);
     if (step.type === 'traffic-shift' && targetUrl !== undefined) {
       problems.push(`rollback.${i}: traffic-shift needs a standby; only the embedded demo has one (or use a command step)`);
     }
   }
-  if (fault.type === 'command' && targetUrl === undefined) problems.push('fault.type: command needs a target (--target or target.url); the demo is driven through the proxy');
-  if (fault.type === 'process-kill') problems.push(...processKillProblems(fault, targetUrl, Boolean(flags.experiment)));
-  if (problems.length) throw new ConfigError(problems);
+  if (fault.type === 'command' && targetUrl === undefined)
+    problems.push('fault.type: command needs a target (--target or target.url); the demo is driven through the proxy');
+  if (fault.type === 'process-kill') problems.push(...processKillProblems(fault, targetUrl, ownFile));
+  return problems;
+}
 
+/** Loads and checks everything a run needs; throws ConfigError listing every problem. */
+export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunPlan {
+  const problems = new Problems();
+  if (flags.experiment && flags.experimentType) problems.list.push('--experiment and --experiment-type: give one, not both');
+  const configFlags: Record<string, unknown> = {};
+  if (flags.stateDir) configFlags.stateDir = flags.stateDir;
+  if (flags.metricsPort !== undefined) {
+    const port = problems.attempt(() => parseNumberFlag('--metrics-port', flags.metricsPort!, metricsPort));
+    if (port !== undefined) configFlags.metrics = { port };
+  }
+  const config = problems.attempt(() => loadConfig({ configFile: flags.config, env, flags: configFlags }));
+  const source = flags.experiment ?? flags.experimentType ?? DEFAULT_EXPERIMENT_TYPE;
+  const experimentFile = flags.experiment ?? problems.attempt(() => experimentTypeFile(source));
+  const experiment = experimentFile ? problems.attempt(() => loadExperimentFile(experimentFile)) : undefined;
+  const parsed = parseFlags(flags, problems);
+  if (problems.list.length || !config || !experiment) throw new ConfigError(problems.list);
+
+  const budgetUsd = parsed.budgetUsd ?? experiment.budget?.budgetUsd ?? config.budget.maxExperimentUsd;
+  const targetUrl = parsed.targetUrl ?? experiment.target?.url?.replace(/\/+$/, '');
+  // The templates' traffic-shift step needs the demo's standby; with --target it is left out (a
+  // file of the user's own keeps it, and is told it cannot work).
+  if (!flags.experiment && targetUrl !== undefined) experiment.rollback = experiment.rollback.filter((s) => s.type !== 'traffic-shift');
+  const crossed = crossCheck(config, experiment, parsed, budgetUsd, targetUrl, Boolean(flags.experiment));
+  if (crossed.length) throw new ConfigError(crossed);
+  return assemble(config, experiment, parsed, { source, budgetUsd, targetUrl });
+}
+
+function assemble(
+  config: Config,
+  experiment: Experiment,
+  parsed: ParsedFlags,
+  x: { source: string; budgetUsd: number; targetUrl: string | undefined },
+): RunPlan {
+  const slo = { ...config.slo, ...(experiment.slo ?? {}) };
   return {
-    source,
+    source: x.source,
     name: experiment.name,
-    targetUrl,
+    targetUrl: x.targetUrl,
     healthPath: experiment.target?.healthPath ?? '/healthz',
     traffic: {
-      rps: rpsFlag ?? experiment.traffic.rps ?? config.traffic.rps,
+      rps: parsed.rps ?? experiment.traffic.rps ?? config.traffic.rps,
       path: experiment.traffic.path,
       method: experiment.traffic.method,
       timeoutMs: experiment.traffic.timeout ?? config.traffic.timeout,
       maxInFlight: experiment.traffic.maxInFlight ?? config.traffic.maxInFlight,
     },
-    fault,
+    fault: experiment.fault,
     rollback: experiment.rollback,
     slo: {
       p95LatencyMs: slo.p95LatencyMs,
@@ -150,15 +188,11 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
     schedule: {
       warmupMs: experiment.schedule.warmup,
       baselineMs: experiment.schedule.baseline,
-      durationMs: durationFlag ?? experiment.schedule.duration,
+      durationMs: parsed.durationMs ?? experiment.schedule.duration,
       recoveryWindowMs: experiment.schedule.recoveryWindow,
       recoveryTimeoutMs: config.rollback.recoveryTimeout,
     },
-    budget: {
-      costPerRequestUsd: config.budget.costPerRequestUsd,
-      experimentCapUsd: budgetUsd,
-      dailyCapUsd: config.budget.dailyCapUsd,
-    },
+    budget: { costPerRequestUsd: config.budget.costPerRequestUsd, experimentCapUsd: x.budgetUsd, dailyCapUsd: config.budget.dailyCapUsd },
     health: { intervalMs: config.health.interval, timeoutMs: config.health.timeout },
     rollbackPolicy: { attempts: config.rollback.attempts, retryDelayMs: config.rollback.retryDelay },
     demo: experiment.demo,
@@ -175,15 +209,25 @@ function processKillProblems(f: Extract<FaultSpec, { type: 'process-kill' }>, ta
   const problems: string[] = [];
   const named = f.pid !== undefined || f.pidFile !== undefined;
   if (targetUrl === undefined) {
-    if (named) problems.push(`fault.${f.pid !== undefined ? 'pid' : 'pidFile'}: against the embedded demo, process-kill hits the demo's own dependency; leave pid and pidFile out, or give a target`);
-    if (f.restart) problems.push('fault.restart: against the embedded demo, gameday restarts its own dependency; leave restart out, or give a target');
+    if (named)
+      problems.push(
+        `fault.${f.pid !== undefined ? 'pid' : 'pidFile'}: against the embedded demo, process-kill hits the demo's own dependency; leave pid and pidFile out, or give a target`,
+      );
+    if (f.restart)
+      problems.push('fault.restart: against the embedded demo, gameday restarts its own dependency; leave restart out, or give a target');
     return problems;
   }
-  const hint = ownFile ? '' : ' (the process-kill template is for the demo: copy config/experiments/process-kill.yaml and name your process)';
+  const hint = ownFile
+    ? ''
+    : ' (the process-kill template is for the demo: copy config/experiments/process-kill.yaml and name your process)';
   if (f.pid !== undefined && f.pidFile !== undefined) problems.push('fault.pidFile: give pid or pidFile, not both');
   if (!named) problems.push(`fault.pid: process-kill against a target needs pid or pidFile${hint}`);
-  if (f.signal === 'SIGSTOP' && f.restart) problems.push('fault.restart: not used with SIGSTOP (rollback sends SIGCONT to the stopped process); leave it out');
-  if (f.signal !== 'SIGSTOP' && !f.restart) problems.push(`fault.restart: process-kill with ${f.signal} needs the command that brings the process back, as a list: [program, arg, …]${hint}`);
+  if (f.signal === 'SIGSTOP' && f.restart)
+    problems.push('fault.restart: not used with SIGSTOP (rollback sends SIGCONT to the stopped process); leave it out');
+  if (f.signal !== 'SIGSTOP' && !f.restart)
+    problems.push(
+      `fault.restart: process-kill with ${f.signal} needs the command that brings the process back, as a list: [program, arg, …]${hint}`,
+    );
   return problems;
 }
 

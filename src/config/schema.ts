@@ -23,14 +23,12 @@ import {
   usd,
 } from './bounds.ts';
 
-export { duration } from './bounds.ts';
-
 // YAML reads `[sleep, 5]` or `[true]` as a number or a boolean: an argv wants them as text.
 const argvItem = z.union([z.string().min(1), z.number(), z.boolean()]).transform(String);
 const fitsTimer = (ms: unknown): ms is number => typeof ms === 'number' && ms >= 0 && ms <= MAX_TIMER_MS;
 const argv = z.array(argvItem).min(1, 'expected a command as a list: [program, arg, …]');
 
-export const SloSchema = z.strictObject({
+const SloSchema = z.strictObject({
   p95LatencyMs,
   errorRate: fraction,
   availability: fraction,
@@ -87,21 +85,31 @@ export const ConfigFileSchema = z.strictObject({
 const ProxySchema = z.strictObject({ listen: hostPort, upstream: httpUrl });
 const probability = fraction.default(1);
 
-export const FAULT_TYPES = ['latency', 'errors', 'blackhole', 'reset', 'bandwidth', 'process-kill', 'command'] as const;
-export type FaultType = (typeof FAULT_TYPES)[number];
+const FAULT_TYPES = ['latency', 'errors', 'blackhole', 'reset', 'bandwidth', 'process-kill', 'command'] as const;
 
-export const FaultSchema = z.discriminatedUnion(
+const FaultSchema = z.discriminatedUnion(
   'type',
   [
     z
-      .strictObject({ type: z.literal('latency'), latency: duration, jitter: duration.default(0), probability, proxy: ProxySchema.optional() })
+      .strictObject({
+        type: z.literal('latency'),
+        latency: duration,
+        jitter: duration.default(0),
+        probability,
+        proxy: ProxySchema.optional(),
+      })
       // the proxy holds a request for up to latency + jitter in one timer
       // (zod runs this even when a field failed: only the sum of two good values is judged here)
       .refine((f) => !fitsTimer(f.latency) || !fitsTimer(f.jitter) || f.latency + f.jitter <= MAX_TIMER_MS, {
         path: ['jitter'],
         message: `latency + jitter: at most ${MAX_TIMER_MS}ms (what a timer can hold)`,
       }),
-    z.strictObject({ type: z.literal('errors'), status: z.number().int().min(400).max(599).default(503), probability, proxy: ProxySchema.optional() }),
+    z.strictObject({
+      type: z.literal('errors'),
+      status: z.number().int().min(400).max(599).default(503),
+      probability,
+      proxy: ProxySchema.optional(),
+    }),
     z.strictObject({ type: z.literal('blackhole'), probability, proxy: ProxySchema.optional() }),
     z.strictObject({ type: z.literal('reset'), probability, proxy: ProxySchema.optional() }),
     z.strictObject({ type: z.literal('bandwidth'), rateKbps, probability, proxy: ProxySchema.optional() }),
@@ -167,5 +175,4 @@ export const ExperimentSchema = z.strictObject({
     })
     .default({ timeout: 1_000, retries: 1, fallback: false }),
 });
-export type ExperimentInput = z.input<typeof ExperimentSchema>;
 export type Experiment = z.output<typeof ExperimentSchema>;

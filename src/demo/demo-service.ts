@@ -26,7 +26,7 @@ export interface DemoOptions {
   primaryAsProcess?: boolean;
 }
 
-export interface DemoStats {
+interface DemoStats {
   apiRequests: number;
   primaryRequests: number;
   standbyRequests: number;
@@ -59,18 +59,59 @@ const WARM_UP_REQUESTS = 40;
 const WARM_UP_CONCURRENCY = 8;
 
 /** How one attempt at the dependency went. */
-type Attempt =
-  | { ok: true; body: Buffer }
-  | { ok: false; kind: 'timeout' | 'error'; retryable: boolean };
+type Attempt = { ok: true; body: Buffer } | { ok: false; kind: 'timeout' | 'error'; retryable: boolean };
 
 /** 5xx and 429 are worth another try; other 4xx would fail again the same way. */
-export function retryableStatus(status: number): boolean {
+function retryableStatus(status: number): boolean {
   return status >= 500 || status === 429;
 }
 
 /** What the API answers when every attempt failed and there is no fallback. */
-export function failureStatus(lastKind: 'timeout' | 'error'): 503 | 504 {
+function failureStatus(lastKind: 'timeout' | 'error'): 503 | 504 {
   return lastKind === 'timeout' ? 504 : 503;
+}
+
+/** One call to the dependency through the pool, bounded by the API's own timeout. */
+function dependencyCaller(pool: Pool, timeoutMs: number): () => Promise<Attempt> {
+  return async () => {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const res = await pool.request({ path: '/v1/price?sku=sku-1042', method: 'GET', signal: abort.signal });
+      const body = Buffer.from(await res.body.arrayBuffer());
+      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, body };
+      return { ok: false, kind: 'error', retryable: retryableStatus(res.statusCode) };
+    } catch {
+      // aborted by our timer: a timeout; anything else (reset, refused): an error worth a retry
+      return { ok: false, kind: abort.signal.aborted ? 'timeout' : 'error', retryable: true };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** The API (the target): a little work, the dependency with its retries, and the cached fallback if on. */
+function apiServer(attempt: () => Promise<Attempt>, o: { retries: number; fallback: boolean; counts: DemoStats }): http.Server {
+  let lastGood: Buffer | null = null;
+  return http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) return sendJson(res, 200, '{"status":"ok"}');
+    o.counts.apiRequests++;
+    void (async () => {
+      await sleep(API_PROCESSING_MS);
+      let result: Attempt = await attempt();
+      for (let n = 1; !result.ok && result.retryable && n <= o.retries; n++) result = await attempt();
+      if (result.ok) {
+        lastGood = result.body;
+        return sendJson(res, 200, `{"ok":true,"quote":${result.body.toString()}}`);
+      }
+      if (o.fallback && lastGood !== null) {
+        o.counts.fallbacks++;
+        return sendJson(res, 200, `{"ok":true,"cached":true,"quote":${lastGood.toString()}}`, { 'x-gameday-fallback': '1' });
+      }
+      const status = failureStatus(result.kind);
+      sendJson(res, status, JSON.stringify({ ok: false, error: status === 504 ? 'dependency timeout' : 'dependency error' }));
+    })().catch(() => res.destroy());
+  });
 }
 
 export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
@@ -87,9 +128,17 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
   try {
     const primaryProc = opts.primaryAsProcess ? await startPrimaryProcess(host) : null;
     if (primaryProc) started.push(primaryProc);
-    const primary = primaryProc ?? (await listen(dependencyServer('primary', () => counts.primaryRequests++), host));
+    const primary =
+      primaryProc ??
+      (await listen(
+        dependencyServer('primary', () => counts.primaryRequests++),
+        host,
+      ));
     if (!primaryProc) started.push(primary);
-    const standby = await listen(dependencyServer('standby', () => counts.standbyRequests++), host);
+    const standby = await listen(
+      dependencyServer('standby', () => counts.standbyRequests++),
+      host,
+    );
     started.push(standby);
     const proxy = await FaultProxy.start({ listenHost: host, upstreamUrl: primary.url });
     started.push(proxy);
@@ -97,43 +146,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     // dependency shows up as timeouts, not as queueing inside this pool.
     const pool = new Pool(proxy.url, { keepAliveTimeout: 4_000, connect: { timeout: timeoutMs } });
     started.push({ close: () => pool.destroy() });
-    let lastGood: Buffer | null = null;
-
-    const attempt = async (): Promise<Attempt> => {
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), timeoutMs);
-      try {
-        const res = await pool.request({ path: '/v1/price?sku=sku-1042', method: 'GET', signal: abort.signal });
-        const body = Buffer.from(await res.body.arrayBuffer());
-        if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, body };
-        return { ok: false, kind: 'error', retryable: retryableStatus(res.statusCode) };
-      } catch {
-        // aborted by our timer: a timeout; anything else (reset, refused): an error worth a retry
-        return { ok: false, kind: abort.signal.aborted ? 'timeout' : 'error', retryable: true };
-      } finally {
-        clearTimeout(timer);
-      }
-    };
-
-    const api = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
-      if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) return sendJson(res, 200, '{"status":"ok"}');
-      counts.apiRequests++;
-      void (async () => {
-        await sleep(API_PROCESSING_MS);
-        let result: Attempt = await attempt();
-        for (let n = 1; !result.ok && result.retryable && n <= retries; n++) result = await attempt();
-        if (result.ok) {
-          lastGood = result.body;
-          return sendJson(res, 200, `{"ok":true,"quote":${result.body.toString()}}`);
-        }
-        if (fallback && lastGood !== null) {
-          counts.fallbacks++;
-          return sendJson(res, 200, `{"ok":true,"cached":true,"quote":${lastGood.toString()}}`, { 'x-gameday-fallback': '1' });
-        }
-        const status = failureStatus(result.kind);
-        sendJson(res, status, JSON.stringify({ ok: false, error: status === 504 ? 'dependency timeout' : 'dependency error' }));
-      })().catch(() => res.destroy());
-    });
+    const attempt = dependencyCaller(pool, timeoutMs);
+    const api = apiServer(attempt, { retries, fallback, counts });
     const apiListener = await listen(api, host);
     started.push(apiListener);
     await warmUp(apiListener.url);

@@ -72,11 +72,11 @@ async function start(args: PricingProcessArgs): Promise<number> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const ready = await new Promise<string | null>((resolve) => {
     let out = '';
     const timer = setTimeout(() => resolve(null), READY_TIMEOUT_MS);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
       if (nl >= 0) {
@@ -95,8 +95,8 @@ async function start(args: PricingProcessArgs): Promise<number> {
     return 1;
   }
   // Let it go: it must outlive this launcher, as a restarted service outlives `systemctl restart`.
-  child.stdout!.destroy();
-  child.stderr!.destroy();
+  child.stdout.destroy();
+  child.stderr.destroy();
   child.unref();
   process.stdout.write(ready + '\n');
   return 0;

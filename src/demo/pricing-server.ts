@@ -27,7 +27,11 @@ export function dependencyServer(instance: 'primary' | 'standby', onRequest: () 
       version++;
       // Price moves a little so cached answers are visibly older than fresh ones.
       const priceCents = 1299 + (version % 7);
-      sendJson(res, 200, `{"service":"pricing","instance":"${instance}","sku":"sku-1042","priceCents":${priceCents},"inStock":true,"version":${version}}`);
+      sendJson(
+        res,
+        200,
+        `{"service":"pricing","instance":"${instance}","sku":"sku-1042","priceCents":${priceCents},"inStock":true,"version":${version}}`,
+      );
     }, delayMs);
   });
 }
@@ -58,4 +62,3 @@ export function sendJson(res: http.ServerResponse, status: number, body: string,
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
   res.end(body);
 }
-

@@ -2,7 +2,7 @@
 import type { BudgetTotals, BudgetScope } from '../budget/budget.ts';
 import type { BudgetView } from './events.ts';
 
-export const BUDGET_THRESHOLDS_PCT = [50, 80, 100] as const;
+const BUDGET_THRESHOLDS_PCT = [50, 80, 100] as const;
 
 export interface ThresholdCrossing {
   scope: BudgetScope;
@@ -79,10 +79,24 @@ export function budgetView(t: BudgetTotals, requestsSent: number, burnUsdPerMin:
 }
 
 /** Preflight's money check: what the run would cost, and how long what is left can pay for. */
-export function estimateCost(opts: { rps: number; costPerRequestUsd: number; baselineMs: number; durationMs: number; recoveryWindowMs: number; availableUsd: number }) {
+export function estimateCost(opts: {
+  rps: number;
+  costPerRequestUsd: number;
+  baselineMs: number;
+  durationMs: number;
+  recoveryWindowMs: number;
+  availableUsd: number;
+}) {
   const perSecondUsd = opts.rps * opts.costPerRequestUsd;
   const baselineUsd = (perSecondUsd * opts.baselineMs) / 1000;
   const totalUsd = (perSecondUsd * (opts.baselineMs + opts.durationMs + opts.recoveryWindowMs)) / 1000;
   const affordableMs = perSecondUsd > 0 ? (opts.availableUsd / perSecondUsd) * 1000 : Infinity;
-  return { perSecondUsd, baselineUsd, totalUsd, affordableMs, coversBaseline: baselineUsd <= opts.availableUsd, coversAll: totalUsd <= opts.availableUsd };
+  return {
+    perSecondUsd,
+    baselineUsd,
+    totalUsd,
+    affordableMs,
+    coversBaseline: baselineUsd <= opts.availableUsd,
+    coversAll: totalUsd <= opts.availableUsd,
+  };
 }

@@ -80,7 +80,7 @@ export class RunContext {
   }
 
   emit(event: EventInput): void {
-    this.deps.publish({ ...event, ts: Math.round(this.now()) } as GamedayEvent);
+    this.deps.publish({ ...event, ts: Math.round(this.now()) });
   }
 
   setPhase(phase: Phase, detail?: string): void {

@@ -55,7 +55,7 @@ export interface ExperimentInfo {
 }
 
 /** The fault in the world: in (injected), out (removed), paused and resumed by hand. */
-export type FaultState = 'in' | 'out' | 'paused' | 'resumed';
+type FaultState = 'in' | 'out' | 'paused' | 'resumed';
 
 export interface ImpactView {
   score: number;
@@ -83,23 +83,39 @@ export interface Summary {
   journalPath: string | null;
 }
 
-interface Base { ts: number }
+interface Base {
+  ts: number;
+}
 export type GamedayEvent =
   | (Base & { type: 'experiment'; experiment: ExperimentInfo; thresholds: SloThresholds; minSamples: number })
   | (Base & { type: 'phase'; phase: Phase; detail?: string })
-  | (Base & { type: 'tick'; phase: Phase; slis: Slis; budget: BudgetView; impact: ImpactView; faultActive: boolean; byOutcome: Record<Outcome, number> })
+  | (Base & {
+      type: 'tick';
+      phase: Phase;
+      slis: Slis;
+      budget: BudgetView;
+      impact: ImpactView;
+      faultActive: boolean;
+      byOutcome: Record<Outcome, number>;
+    })
   | (Base & { type: 'baseline'; slis: Slis })
   | (Base & { type: 'fault'; state: FaultState })
   | (Base & { type: 'breach'; breaches: Breach[] })
   | (Base & { type: 'budget'; scope: 'experiment' | 'day'; thresholdPct: number; spentUsd: number; capUsd: number })
-  | (Base & { type: 'rollback'; step: string; result: 'ok' | 'failed' | 'started'; attempt: number; durationMs?: number; trigger?: RollbackTrigger; message?: string })
+  | (Base & {
+      type: 'rollback';
+      step: string;
+      result: 'ok' | 'failed' | 'started';
+      attempt: number;
+      durationMs?: number;
+      trigger?: RollbackTrigger;
+      message?: string;
+    })
   | (Base & { type: 'note'; text: string; source?: 'user' | 'engine' })
   | (Base & { type: 'preflight'; check: string; ok: boolean; detail: string })
   | (Base & { type: 'emergency-stop'; source: string })
   | (Base & { type: 'error'; message: string; fatal?: boolean })
   | (Base & { type: 'summary' } & Summary);
-
-export type EventListener = (event: GamedayEvent) => void;
 
 type WithoutTs<E> = E extends unknown ? Omit<E, 'ts'> : never;
 /** An event as the engine makes it; the clock stamps `ts` when it is emitted. */

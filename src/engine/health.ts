@@ -14,10 +14,7 @@ export interface ProbeResult {
   latencyMs: number;
 }
 
-export type HealthProberOptions = (
-  | { /** the full health URL */ url: string }
-  | { targetUrl: string; healthPath: string }
-) & {
+export type HealthProberOptions = ({ /** the full health URL */ url: string } | { targetUrl: string; healthPath: string }) & {
   /** default 1000 */
   intervalMs?: number;
   /** default 1000 */
@@ -152,7 +149,13 @@ function discardBody(res: AxiosResponse): void {
 function describeError(err: unknown, timeoutMs: number): string {
   const e = err as { code?: string; message?: string; name?: string } | null;
   const code = e?.code;
-  if (code === 'ETIMEDOUT' || code === 'ECONNABORTED' || code === 'ERR_CANCELED' || e?.name === 'TimeoutError' || e?.name === 'CanceledError') {
+  if (
+    code === 'ETIMEDOUT' ||
+    code === 'ECONNABORTED' ||
+    code === 'ERR_CANCELED' ||
+    e?.name === 'TimeoutError' ||
+    e?.name === 'CanceledError'
+  ) {
     return `timeout after ${timeoutMs}ms`;
   }
   if (code) return `${code}${e?.message && !e.message.includes(code) ? `: ${e.message}` : ''}`;

@@ -17,19 +17,19 @@ const clampPct = (x: number): number => (Number.isFinite(x) ? Math.min(100, Math
  * that degrades upwards (latency, error rate). A baseline already at or over its threshold leaves
  * no distance to travel: it scores 100 if the current value is over the threshold, else 0.
  */
-export function upwardScore(base: number, cur: number, threshold: number): number {
+function upwardScore(base: number, cur: number, threshold: number): number {
   if (base >= threshold) return cur > threshold ? 100 : 0;
   return clampPct(((cur - base) / (threshold - base)) * 100);
 }
 
 /** As `upwardScore`, for an SLI that degrades downwards (availability). */
-export function downwardScore(base: number, cur: number, threshold: number): number {
+function downwardScore(base: number, cur: number, threshold: number): number {
   if (base <= threshold) return cur < threshold ? 100 : 0;
   return clampPct(((base - cur) / (base - threshold)) * 100);
 }
 
 /** Health has no baseline distance: the share of the failures that trigger a rollback. */
-export function healthScore(failures: number, threshold: number): number {
+function healthScore(failures: number, threshold: number): number {
   if (threshold <= 0) return failures > 0 ? 100 : 0;
   return clampPct((failures / threshold) * 100);
 }

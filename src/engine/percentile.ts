@@ -5,7 +5,7 @@
  * `p` % of the values are ≤ it, i.e. `sorted[ceil(p/100 · n) − 1]` (p = 0 gives the minimum).
  * Returns 0 for an empty array, like an SLO window with no samples.
  */
-export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number {
+function percentileOfSorted(sorted: ArrayLike<number>, p: number): number {
   const n = sorted.length;
   if (n === 0) return 0;
   const clampedP = Math.min(100, Math.max(0, p));

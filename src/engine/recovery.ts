@@ -6,7 +6,7 @@ import { describeFailure, runCommand } from '../faults/command-driver.ts';
 import { runWithRetries } from './rollback.ts';
 import type { WatchdogPlan } from './topology.ts';
 
-export interface RecoveryResult {
+interface RecoveryResult {
   id: string;
   name: string;
   ok: boolean;
@@ -39,7 +39,7 @@ export function planLeaseMs(plan: WatchdogPlan, attempts = ATTEMPTS, retryDelayM
 }
 
 /** Runs one dead experiment's plan: every command, each retried, all of them even if one fails. */
-export async function executePlan(plan: WatchdogPlan, attempts = ATTEMPTS): Promise<{ ok: boolean; detail: string }> {
+async function executePlan(plan: WatchdogPlan, attempts = ATTEMPTS): Promise<{ ok: boolean; detail: string }> {
   const failures: string[] = [];
   for (const { argv, timeoutMs } of plan.commands) {
     const step = {

@@ -4,7 +4,7 @@
 // cannot reach (a slow target, a saturated generator) — and never more than a second at that rate.
 
 /** About this much traffic per reservation. */
-export const RESERVE_HORIZON_MS = 1000;
+const RESERVE_HORIZON_MS = 1000;
 /** Headroom over the measured rate, so a generator speeding up is not starved between chunks. */
 const HEADROOM = 1.5;
 /** How fast a chunk may grow from one reservation to the next while the rate ramps up. */

@@ -30,14 +30,20 @@ export interface RollbackPolicy {
 }
 
 /** The longest pause between two attempts of a step: a rollback must not wait minutes between tries. */
-export const MAX_BACKOFF_MS = 5_000;
+const MAX_BACKOFF_MS = 5_000;
 
 /** The pause after failed attempt `attempt` (1-based): retryDelay × attempt, at most MAX_BACKOFF_MS. */
-export function backoffMs(retryDelayMs: number, attempt: number): number {
+function backoffMs(retryDelayMs: number, attempt: number): number {
   return Math.min(retryDelayMs * attempt, MAX_BACKOFF_MS);
 }
 
-export type StepListener = (e: { step: string; result: 'started' | 'ok' | 'failed'; attempt: number; durationMs?: number; message?: string }) => void;
+export type StepListener = (e: {
+  step: string;
+  result: 'started' | 'ok' | 'failed';
+  attempt: number;
+  durationMs?: number;
+  message?: string;
+}) => void;
 
 /** One step, retried with a growing pause; never throws. */
 export async function runWithRetries(step: RollbackStepRun, policy: RollbackPolicy, on: StepListener): Promise<StepOutcome> {

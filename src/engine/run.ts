@@ -54,10 +54,20 @@ export class ExperimentRun implements RunControls {
       publish: (e) => this.publish(e),
     });
     const slo = opts.plan.slo;
-    const thresholds = { p95LatencyMs: slo.p95LatencyMs, errorRate: slo.errorRate, availability: slo.availability, healthFailures: slo.healthFailures };
+    const thresholds = {
+      p95LatencyMs: slo.p95LatencyMs,
+      errorRate: slo.errorRate,
+      availability: slo.availability,
+      healthFailures: slo.healthFailures,
+    };
     ctx.window = new SloWindow({ windowMs: slo.windowMs });
     ctx.guards = [
-      new TrafficGuard({ window: ctx.window, thresholds, minSamples: slo.minSamples, slowInFlightAges: (t, thr) => ctx.traffic?.slowInFlightAges(t, thr) ?? [] }),
+      new TrafficGuard({
+        window: ctx.window,
+        thresholds,
+        minSamples: slo.minSamples,
+        slowInFlightAges: (t, thr) => ctx.traffic?.slowInFlightAges(t, thr) ?? [],
+      }),
       new HealthGuard(() => ctx.health?.consecutiveFailures ?? 0, thresholds),
     ];
     this.ctx = ctx;
@@ -181,7 +191,8 @@ export class ExperimentRun implements RunControls {
     const ctx = this.ctx;
     if (ctx.ticker) clearInterval(ctx.ticker);
     ctx.ticker = null;
-    ctx.health?.stop();
+    // a probe in progress ends by its own timeout; nothing waits for it
+    void ctx.health?.stop();
     await ctx.traffic?.stop();
     try {
       await ctx.deps.budget.settle(ctx.traffic?.sentCount ?? 0);

@@ -64,10 +64,14 @@ export function findBreaches(slis: Slis, slo: SloThresholds, minSamples: number)
 
 export function formatSli(sli: SliName, value: number): string {
   switch (sli) {
-    case 'p95LatencyMs': return `${Math.round(value)}ms`;
-    case 'errorRate': return `${(value * 100).toFixed(2)}%`;
-    case 'availability': return `${(value * 100).toFixed(2)}%`;
-    case 'healthFailures': return `${value} failed`;
+    case 'p95LatencyMs':
+      return `${Math.round(value)}ms`;
+    case 'errorRate':
+      return `${(value * 100).toFixed(2)}%`;
+    case 'availability':
+      return `${(value * 100).toFixed(2)}%`;
+    case 'healthFailures':
+      return `${value} failed`;
   }
 }
 
@@ -79,7 +83,7 @@ export const SLI_LABEL: Record<SliName, string> = {
 };
 
 /** One broken objective for people: "p95 latency 812ms (limit 500ms)". */
-export function formatBreach(b: Breach): string {
+function formatBreach(b: Breach): string {
   return `${SLI_LABEL[b.sli]} ${formatSli(b.sli, b.value)} (limit ${formatSli(b.sli, b.threshold)})`;
 }
 

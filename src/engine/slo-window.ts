@@ -21,8 +21,7 @@ function newHistogram(): Histogram {
   });
 }
 
-const toMicros = (latencyMs: number): number =>
-  latencyMs > 0 ? Math.min(MAX_LATENCY_US, Math.round(latencyMs * US_PER_MS)) : 0;
+const toMicros = (latencyMs: number): number => (latencyMs > 0 ? Math.min(MAX_LATENCY_US, Math.round(latencyMs * US_PER_MS)) : 0);
 
 class Bucket {
   /** absolute bucket number: floor(timeMs / bucketMs); -Infinity when never used */
@@ -76,11 +75,21 @@ export class SloWindow {
     }
     bucket.hist.recordValue(toMicros(latencyMs));
     switch (outcome) {
-      case 'ok': bucket.ok++; break;
-      case 'error': bucket.error++; break;
-      case 'timeout': bucket.timeout++; break;
-      case 'reset': bucket.reset++; break;
-      case 'refused': bucket.refused++; break;
+      case 'ok':
+        bucket.ok++;
+        break;
+      case 'error':
+        bucket.error++;
+        break;
+      case 'timeout':
+        bucket.timeout++;
+        break;
+      case 'reset':
+        bucket.reset++;
+        break;
+      case 'refused':
+        bucket.refused++;
+        break;
     }
   }
 

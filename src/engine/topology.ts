@@ -28,12 +28,18 @@ export interface WatchdogPlan {
 
 export function toProxyFault(f: FaultSpec): ProxyFault | null {
   switch (f.type) {
-    case 'latency': return { type: 'latency', latencyMs: f.latency, jitterMs: f.jitter, probability: f.probability };
-    case 'errors': return { type: 'errors', status: f.status, probability: f.probability };
-    case 'blackhole': return { type: 'blackhole', probability: f.probability };
-    case 'reset': return { type: 'reset', probability: f.probability };
-    case 'bandwidth': return { type: 'bandwidth', rateKbps: f.rateKbps, probability: f.probability };
-    default: return null;
+    case 'latency':
+      return { type: 'latency', latencyMs: f.latency, jitterMs: f.jitter, probability: f.probability };
+    case 'errors':
+      return { type: 'errors', status: f.status, probability: f.probability };
+    case 'blackhole':
+      return { type: 'blackhole', probability: f.probability };
+    case 'reset':
+      return { type: 'reset', probability: f.probability };
+    case 'bandwidth':
+      return { type: 'bandwidth', rateKbps: f.rateKbps, probability: f.probability };
+    default:
+      return null;
   }
 }
 
@@ -45,72 +51,84 @@ function splitHostPort(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
 }
 
-export async function buildTopology(plan: RunPlan): Promise<Topology> {
+/**
+ * The embedded demo: its API reaches its dependency through the demo's own fault proxy.
+ * process-kill hits the demo's primary dependency, which then runs as a process of its own.
+ */
+async function demoTopology(plan: RunPlan): Promise<Topology> {
   const f = plan.fault;
   const proxyFault = toProxyFault(f);
-  const commandSteps = plan.rollback.flatMap((s) => (s.type === 'command' ? [{ argv: s.run, timeoutMs: s.timeout }] : []));
-
-  if (plan.targetUrl === undefined) {
-    // The embedded demo: its API reaches its dependency through the demo's own fault proxy.
-    // process-kill hits the demo's primary dependency, which then runs as a process of its own.
-    const killsPrimary = f.type === 'process-kill';
-    const demo = await startDemo({ timeoutMs: plan.demo.timeout, retries: plan.demo.retries, fallback: plan.demo.fallback, primaryAsProcess: killsPrimary });
-    try {
-      let driver: FaultDriver;
-      let rollbackPlan: WatchdogPlan | null = null;
-      if (killsPrimary && demo.primaryProcess) {
-        const kill = new ProcessKillDriver({ pidFile: demo.primaryProcess.pidFile, signal: f.signal, restart: demo.primaryProcess.restart, timeoutMs: 30_000, subject: "the demo's pricing dependency" });
-        // A frozen process cannot notice that its gameday died: the watchdog thaws it, then it exits.
-        if (f.signal === 'SIGSTOP') rollbackPlan = { commands: [thaw(kill.check())] };
-        driver = kill;
-      } else if (proxyFault) {
-        driver = new ProxyFaultDriver({ proxy: demo.proxy, fault: proxyFault, standbyUrl: demo.standbyUrl, ownsProxy: false });
-      } else {
-        throw new Error(`fault.type ${f.type} cannot run against the demo`);
-      }
-      return {
-        trafficUrl: demo.targetUrl,
-        targetUrl: demo.targetUrl,
-        healthUrl: demo.targetUrl + plan.healthPath,
-        driver,
-        demo,
-        // Otherwise the demo's processes end with this one (the pricing process watches its parent),
-        // so a dead controller leaves nothing for a watchdog to restore.
-        rollbackPlan,
-        close: async () => {
-          try {
-            await driver.close();
-          } finally {
-            await demo.close();
-          }
-        },
-      };
-    } catch (err) {
-      await demo.close();
-      throw err;
+  const killsPrimary = f.type === 'process-kill';
+  const demo = await startDemo({
+    timeoutMs: plan.demo.timeout,
+    retries: plan.demo.retries,
+    fallback: plan.demo.fallback,
+    primaryAsProcess: killsPrimary,
+  });
+  try {
+    let driver: FaultDriver;
+    let rollbackPlan: WatchdogPlan | null = null;
+    if (f.type === 'process-kill' && demo.primaryProcess) {
+      const { pidFile, restart } = demo.primaryProcess;
+      const kill = new ProcessKillDriver({
+        pidFile,
+        signal: f.signal,
+        restart,
+        timeoutMs: 30_000,
+        subject: "the demo's pricing dependency",
+      });
+      // A frozen process cannot notice that its gameday died: the watchdog thaws it, then it exits.
+      if (f.signal === 'SIGSTOP') rollbackPlan = { commands: [thaw(kill.check())] };
+      driver = kill;
+    } else if (proxyFault) {
+      driver = new ProxyFaultDriver({ proxy: demo.proxy, fault: proxyFault, standbyUrl: demo.standbyUrl, ownsProxy: false });
+    } else {
+      throw new Error(`fault.type ${f.type} cannot run against the demo`);
     }
-  }
-
-  const targetUrl = plan.targetUrl;
-  const healthUrl = targetUrl + plan.healthPath;
-  if (proxyFault) {
-    const proxySpec = 'proxy' in f ? f.proxy : undefined;
-    // With fault.proxy the proxy sits on the dependency's path and traffic still goes to the
-    // target; without it, the proxy stands in front of the target and traffic goes through it.
-    const listen = proxySpec ? splitHostPort(proxySpec.listen) : { host: '127.0.0.1', port: 0 };
-    const proxy = await FaultProxy.start({ listenHost: listen.host, listenPort: listen.port, upstreamUrl: proxySpec?.upstream ?? targetUrl });
-    const driver = new ProxyFaultDriver({ proxy, fault: proxyFault, ownsProxy: true });
-    return {
-      trafficUrl: proxySpec ? targetUrl : proxy.url,
-      targetUrl,
-      healthUrl,
-      driver,
-      demo: null,
-      rollbackPlan: null,
-      close: () => driver.close(),
+    const close = async (): Promise<void> => {
+      try {
+        await driver.close();
+      } finally {
+        await demo.close();
+      }
     };
+    // Otherwise the demo's processes end with this one (the pricing process watches its parent),
+    // so a dead controller leaves nothing for a watchdog to restore.
+    const { targetUrl } = demo;
+    return { trafficUrl: targetUrl, targetUrl, healthUrl: targetUrl + plan.healthPath, driver, demo, rollbackPlan, close };
+  } catch (err) {
+    await demo.close();
+    throw err;
   }
+}
 
+/**
+ * A proxy fault against a real target. With fault.proxy the proxy sits on the dependency's path and
+ * traffic still goes to the target; without it, the proxy stands in front of the target and traffic
+ * goes through it.
+ */
+async function proxyTopology(plan: RunPlan, targetUrl: string, fault: ProxyFault): Promise<Topology> {
+  const f = plan.fault;
+  const proxySpec = 'proxy' in f ? f.proxy : undefined;
+  const listen = proxySpec ? splitHostPort(proxySpec.listen) : { host: '127.0.0.1', port: 0 };
+  const proxy = await FaultProxy.start({ listenHost: listen.host, listenPort: listen.port, upstreamUrl: proxySpec?.upstream ?? targetUrl });
+  const driver = new ProxyFaultDriver({ proxy, fault, ownsProxy: true });
+  const trafficUrl = proxySpec ? targetUrl : proxy.url;
+  return {
+    trafficUrl,
+    targetUrl,
+    healthUrl: targetUrl + plan.healthPath,
+    driver,
+    demo: null,
+    rollbackPlan: null,
+    close: () => driver.close(),
+  };
+}
+
+/** An external fault (command, process-kill): the watchdog's plan restores it if this controller dies. */
+function externalTopology(plan: RunPlan, targetUrl: string): Topology {
+  const f = plan.fault;
+  const commandSteps = plan.rollback.flatMap((s) => (s.type === 'command' ? [{ argv: s.run, timeoutMs: s.timeout }] : []));
   let driver: FaultDriver;
   let restore: WatchdogPlan['commands'][number];
   if (f.type === 'command') {
@@ -125,13 +143,20 @@ export async function buildTopology(plan: RunPlan): Promise<Topology> {
   } else {
     throw new Error(`no driver for fault type ${(f as FaultSpec).type}`);
   }
+  const rollbackPlan = { commands: [restore, ...commandSteps] };
   return {
     trafficUrl: targetUrl,
     targetUrl,
-    healthUrl,
+    healthUrl: targetUrl + plan.healthPath,
     driver,
     demo: null,
-    rollbackPlan: { commands: [restore, ...commandSteps] },
+    rollbackPlan,
     close: () => driver.close(),
   };
+}
+
+export async function buildTopology(plan: RunPlan): Promise<Topology> {
+  if (plan.targetUrl === undefined) return demoTopology(plan);
+  const proxyFault = toProxyFault(plan.fault);
+  return proxyFault ? proxyTopology(plan, plan.targetUrl, proxyFault) : externalTopology(plan, plan.targetUrl);
 }

@@ -71,7 +71,7 @@ const MAX_DEFAULT_CONNECTIONS = 1024;
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 
-export const outcomeOfStatus = (status: number): Outcome => (status >= 500 ? 'error' : 'ok');
+const outcomeOfStatus = (status: number): Outcome => (status >= 500 ? 'error' : 'ok');
 
 /** Maps a transport error to an outcome: could not connect → refused, timer → timeout, else reset. */
 export function outcomeOfError(err: unknown): Outcome {
@@ -95,7 +95,7 @@ function compacted<T>(items: T[], head: number): [T[], number] | null {
 }
 
 /** Connections: enough for every request that can be in flight at once (rps × timeout). */
-export function defaultConnections(rps: number, timeoutMs: number, maxInFlight: number): number {
+function defaultConnections(rps: number, timeoutMs: number, maxInFlight: number): number {
   const concurrency = Math.ceil((Math.max(rps, 1) * timeoutMs) / 1000) + 1;
   return Math.max(1, Math.min(maxInFlight, concurrency, MAX_DEFAULT_CONNECTIONS));
 }
@@ -405,7 +405,8 @@ export class TrafficGenerator {
     try {
       reservation = this.opts.budget.reserve(asked);
     } catch (err) {
-      reservation = Promise.reject(err); // an account that throws at once fails closed all the same
+      // an account that throws at once fails closed all the same
+      reservation = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     this.reserving = reservation.then(
       (result) => {

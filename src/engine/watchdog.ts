@@ -17,7 +17,11 @@ export interface WatchOptions {
 }
 
 /** Returns when the experiment ended normally, or after rolling back its dead controller. */
-export async function watchController(ledger: Ledger, experimentId: string, opts: WatchOptions = {}): Promise<'finished' | 'recovered' | 'recovery-failed'> {
+export async function watchController(
+  ledger: Ledger,
+  experimentId: string,
+  opts: WatchOptions = {},
+): Promise<'finished' | 'recovered' | 'recovery-failed'> {
   const pollMs = opts.pollMs ?? 250;
   const staleMs = opts.staleMs ?? 3_000;
   const log = opts.log ?? (() => {});
@@ -65,10 +69,14 @@ export async function watchController(ledger: Ledger, experimentId: string, opts
 export function spawnWatchdog(stateDir: string, experimentId: string): number | undefined {
   const logFd = openSync(join(stateDir, `watchdog-${experimentId}.log`), 'a', 0o600);
   try {
-    const child = spawn(process.execPath, [join(ROOT_DIR, 'bin', 'gameday.js'), 'watchdog', '--experiment-id', experimentId, '--state-dir', stateDir], {
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT_DIR, 'bin', 'gameday.js'), 'watchdog', '--experiment-id', experimentId, '--state-dir', stateDir],
+      {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+      },
+    );
     child.unref();
     return child.pid;
   } finally {

@@ -27,10 +27,15 @@ export interface FaultDriver {
 export function describeProxyFault(f: ProxyFault): string {
   const share = f.probability < 1 ? ` on ${Math.round(f.probability * 1000) / 10}%` : '';
   switch (f.type) {
-    case 'latency': return `latency ${f.latencyMs}ms${f.jitterMs ? ` ±${f.jitterMs}ms` : ''}${share}`;
-    case 'errors': return `HTTP ${f.status}${share}`;
-    case 'blackhole': return `blackhole${share}`;
-    case 'reset': return `connection reset${share}`;
-    case 'bandwidth': return `bandwidth ${f.rateKbps} kbps${share}`;
+    case 'latency':
+      return `latency ${f.latencyMs}ms${f.jitterMs ? ` ±${f.jitterMs}ms` : ''}${share}`;
+    case 'errors':
+      return `HTTP ${f.status}${share}`;
+    case 'blackhole':
+      return `blackhole${share}`;
+    case 'reset':
+      return `connection reset${share}`;
+    case 'bandwidth':
+      return `bandwidth ${f.rateKbps} kbps${share}`;
   }
 }

@@ -34,7 +34,7 @@ export class ProcessKillDriver implements FaultDriver {
     try {
       text = readFileSync(this.opts.pidFile!, 'utf8').trim();
     } catch (err) {
-      throw new Error(`pid file ${this.opts.pidFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`pid file ${this.opts.pidFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
     const pid = Number(text);
     if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${this.opts.pidFile}: no pid in it ("${text.slice(0, 20)}")`);
@@ -50,7 +50,7 @@ export class ProcessKillDriver implements FaultDriver {
       process.kill(pid, 0);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(code === 'ESRCH' ? `no process ${pid} is running` : `cannot signal pid ${pid}: ${code}`);
+      throw new Error(code === 'ESRCH' ? `no process ${pid} is running` : `cannot signal pid ${pid}: ${code}`, { cause: err });
     }
     return pid;
   }

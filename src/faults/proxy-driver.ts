@@ -52,4 +52,3 @@ export class ProxyFaultDriver implements FaultDriver {
     if (this.ownsProxy) await this.proxy.close();
   }
 }
-

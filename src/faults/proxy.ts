@@ -31,36 +31,46 @@ export interface FaultProxyStats {
 // Headers that describe one connection, not the message: never passed across the proxy. `host` is
 // set by undici for the upstream; `expect` is answered by Node's server, and undici refuses it.
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'proxy-authenticate', 'proxy-authorization', 'http2-settings', 'host', 'expect',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'http2-settings',
+  'host',
+  'expect',
 ]);
 
 /** Closing: how long in-flight forwarded requests get to finish before their sockets are cut. */
 const CLOSE_GRACE_MS = 500;
 
 /** Whether a fault with this probability hits a request, given a uniform draw in [0, 1). */
-export function faultHits(probability: number, draw: number): boolean {
+function faultHits(probability: number, draw: number): boolean {
   return probability >= 1 || draw < probability;
 }
 
 /** latencyMs ± uniform jitterMs (draw in [0, 1)), never negative. */
-export function latencyDelayMs(latencyMs: number, jitterMs: number, draw: number): number {
+function latencyDelayMs(latencyMs: number, jitterMs: number, draw: number): number {
   return Math.max(0, latencyMs + (draw * 2 - 1) * jitterMs);
 }
 
 /** Bandwidth throttling sends pieces of about 20 ms of data: smooth, without a timer per byte. */
-export function throttleChunkBytes(rateKbps: number): number {
+function throttleChunkBytes(rateKbps: number): number {
   const bytesPerMs = rateKbps / 8; // 1 kbps = 1 bit/ms
   return Math.min(16_384, Math.max(1, Math.round(bytesPerMs * 20)));
 }
 
 /** When a link of rateKbps that started at startMs has finished carrying `bytes`. */
-export function linkDoneAtMs(startMs: number, bytes: number, rateKbps: number): number {
+function linkDoneAtMs(startMs: number, bytes: number, rateKbps: number): number {
   return startMs + (bytes * 8) / rateKbps;
 }
 
 /** Request headers to pass upstream, as undici's flat [name, value, …] list. */
-export function forwardHeaders(rawHeaders: readonly string[]): string[] {
+function forwardHeaders(rawHeaders: readonly string[]): string[] {
   const listed = connectionListed(rawHeaders);
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -72,7 +82,7 @@ export function forwardHeaders(rawHeaders: readonly string[]): string[] {
 }
 
 /** Response headers to pass back to the client. */
-export function backwardHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+function backwardHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const connection = headers.connection;
   const listed = connection === undefined ? null : tokens([connection].flat().join(','));
   const out: Record<string, string | string[]> = {};
@@ -94,7 +104,12 @@ function connectionListed(rawHeaders: readonly string[]): Set<string> | null {
 }
 
 function tokens(value: string): Set<string> {
-  return new Set(value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    value
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 function hasBody(req: http.IncomingMessage): boolean {
@@ -142,7 +157,10 @@ export class FaultProxy {
   private closing = false;
   private closed: Promise<void> | null = null;
 
-  private constructor(private readonly server: http.Server, upstreamUrl: string) {
+  private constructor(
+    private readonly server: http.Server,
+    upstreamUrl: string,
+  ) {
     const address = server.address() as AddressInfo;
     this.port = address.port;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -183,7 +201,10 @@ export class FaultProxy {
     this.upstream = { url, ...next, pool: makePool(next.origin) };
     // Requests already on their way finish on the old pool; it closes once they have.
     this.retiredPools.add(old);
-    old.close().catch(() => {}).finally(() => this.retiredPools.delete(old));
+    old
+      .close()
+      .catch(() => {})
+      .finally(() => this.retiredPools.delete(old));
   }
 
   get fault(): ProxyFault | null {
@@ -285,7 +306,7 @@ export class FaultProxy {
     try {
       upstream = await pool.request({
         path: pathPrefix + requestPath(req.url ?? '/'),
-        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+        method: req.method ?? 'GET',
         headers: forwardHeaders(req.rawHeaders),
         body: hasBody(req) ? req : null,
         signal: abort.signal,

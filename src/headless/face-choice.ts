@@ -2,7 +2,7 @@
 // anything else, or a CI job (where Ink draws only its final frame), runs headless.
 
 /** A CI job, as CI systems say so: CI or CONTINUOUS_INTEGRATION set, and not to 0 or false. */
-export function runsInCi(env: NodeJS.ProcessEnv = process.env): boolean {
+function runsInCi(env: NodeJS.ProcessEnv = process.env): boolean {
   return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => env[k] && env[k] !== '0' && env[k] !== 'false');
 }
 
@@ -12,6 +12,11 @@ export function canRenderControlRoom(stdin: NodeJS.ReadStream = process.stdin, s
 }
 
 /** Headless: asked for (--headless), under CI, or without a terminal that can host the control room. */
-export function runsHeadless(asked: boolean, env: NodeJS.ProcessEnv = process.env, stdin = process.stdin, stdout = process.stdout): boolean {
+export function runsHeadless(
+  asked: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+  stdin = process.stdin,
+  stdout = process.stdout,
+): boolean {
   return asked || runsInCi(env) || !canRenderControlRoom(stdin, stdout);
 }

@@ -33,9 +33,9 @@ export const JOURNAL_VERSION = 2;
 /** `report` refuses a bigger journal (about 30 h of ticks at 4 a second). */
 export const JOURNAL_MAX_BYTES = 256 * 1024 * 1024;
 /** A version-1 journal is one JSON document, parsed whole: its limit is lower. */
-export const JOURNAL_V1_MAX_BYTES = 64 * 1024 * 1024;
+const JOURNAL_V1_MAX_BYTES = 64 * 1024 * 1024;
 /** The longest line `report` reads; strings are clipped on writing so that no event comes near it. */
-export const JOURNAL_MAX_LINE_BYTES = 4 * 1024 * 1024;
+const JOURNAL_MAX_LINE_BYTES = 4 * 1024 * 1024;
 const MAX_STRING_CHARS = 64 * 1024;
 /** Events other than ticks `report` keeps (a real run has tens); more are counted, not kept. */
 const MAX_KEPT_EVENTS = 10_000;
@@ -154,7 +154,8 @@ function fileProblem(path: string, stateDir: string): string | null {
       fd = openSync(path, constants.O_RDWR);
       if (st.size > 0) {
         const head = readHeadFd(fd);
-        if (!looksLikeJournal(head)) return `${path} exists and is ${describeHead(head)}: refusing to overwrite it; remove it or pick another file`;
+        if (!looksLikeJournal(head))
+          return `${path} exists and is ${describeHead(head)}: refusing to overwrite it; remove it or pick another file`;
       }
     } catch (err) {
       return `${path} is not writable (${errText(err)})`;
@@ -237,7 +238,12 @@ export class JournalWriter {
    * again by inode (the path was checked at load; this closes the gap since). `createDir`: make the
    * directory (0700) if missing, for the default `<state-dir>/journals/`.
    */
-  static open(path: string, head: JournalHead, redact: (text: string) => string, opts: { stateDir?: string; createDir?: boolean } = {}): JournalWriter {
+  static open(
+    path: string,
+    head: JournalHead,
+    redact: (text: string) => string,
+    opts: { stateDir?: string; createDir?: boolean } = {},
+  ): JournalWriter {
     const w = new JournalWriter(path, redact);
     try {
       if (opts.createDir) {
@@ -296,7 +302,7 @@ export class JournalWriter {
       const buf = Buffer.from(line + '\n', 'utf8');
       if (buf.length > JOURNAL_MAX_LINE_BYTES) throw new Error(`an event of ${buf.length} bytes is over the line limit`);
       // One line per call, so a crash tears at most the last line; loop for a short write.
-      for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off);
+      for (let off = 0; off < buf.length;) off += writeSync(this.fd, buf, off);
     } catch (err) {
       this.fail(`is incomplete: writing it failed (${errText(err)}); it stops there`);
     }
@@ -349,7 +355,8 @@ export async function readJournal(path: string, opts: { allEvents?: boolean } = 
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw refuse(path, 'is a directory, not a journal');
-    if (st.isFile() && st.size > JOURNAL_MAX_BYTES) throw refuse(path, `${st.size} bytes: over the journal size limit of ${MiB(JOURNAL_MAX_BYTES)}`);
+    if (st.isFile() && st.size > JOURNAL_MAX_BYTES)
+      throw refuse(path, `${st.size} bytes: over the journal size limit of ${MiB(JOURNAL_MAX_BYTES)}`);
     const reader = new JournalReader(path, opts.allEvents ?? false);
     const buf = Buffer.allocUnsafe(64 * 1024);
     let total = 0;
@@ -419,7 +426,8 @@ class JournalReader {
     this.lineNo++;
     if (this.mode === 'v1') {
       this.v1Bytes += text.length + 1;
-      if (this.v1Bytes > JOURNAL_V1_MAX_BYTES) throw refuse(this.path, `a version-1 journal over ${MiB(JOURNAL_V1_MAX_BYTES)}: too big to read`);
+      if (this.v1Bytes > JOURNAL_V1_MAX_BYTES)
+        throw refuse(this.path, `a version-1 journal over ${MiB(JOURNAL_V1_MAX_BYTES)}: too big to read`);
       this.v1Text.push(text);
       return;
     }
@@ -437,7 +445,12 @@ class JournalReader {
           this.v1Bytes = text.length + 1;
           return;
         }
-        throw refuse(this.path, whole ? 'not a gameday journal (line 1 is not JSON)' : 'the header line is cut short: the run was killed as it started, or this is not a journal');
+        throw refuse(
+          this.path,
+          whole
+            ? 'not a gameday journal (line 1 is not JSON)'
+            : 'the header line is cut short: the run was killed as it started, or this is not a journal',
+        );
       }
       if (!whole) {
         this.torn = true;
@@ -454,7 +467,8 @@ class JournalReader {
     if (o.journal === 'gameday') {
       const parsed = HeaderV2Schema.safeParse(data);
       if (!parsed.success) {
-        if (o.version !== JOURNAL_VERSION) throw refuse(this.path, `journal version ${JSON.stringify(o.version)}: this gameday reads versions 1 and ${JOURNAL_VERSION}`);
+        if (o.version !== JOURNAL_VERSION)
+          throw refuse(this.path, `journal version ${JSON.stringify(o.version)}: this gameday reads versions 1 and ${JOURNAL_VERSION}`);
         throw refuse(this.path, ...formatIssues(parsed.error.issues, ['header']).map((p) => `${p} (line 1)`));
       }
       const { journal: _tag, ...head } = parsed.data;

@@ -14,9 +14,9 @@
 //    echoes such input would otherwise show the rest of it.
 
 const SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|AUTH|CREDENTIAL|PRIVATE)/i;
-export const REDACTED = '***';
+const REDACTED = '***';
 /** Shorter values are not replaced on their own (every "a" in the output would go); in a URL they still are. */
-export const MIN_SECRET_LENGTH = 4;
+const MIN_SECRET_LENGTH = 4;
 
 /** Schemes whose slashes WHATWG ignores (`http:\\h`, `http:h` and `http:///h` all name host h). */
 const SPECIAL_SCHEMES = new Set(['http', 'https', 'ws', 'wss', 'ftp', 'file']);
@@ -25,11 +25,13 @@ const AUTHORITY_END = new Set(['/', '?', '#', '\\']);
 const WHITESPACE = /\s/;
 
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
-  return Object.entries(env)
-    .filter(([name, value]) => SECRET_NAME.test(name) && typeof value === 'string' && value.length >= MIN_SECRET_LENGTH)
-    .map(([, value]) => value as string)
-    // longest first, so a secret that contains another is replaced whole
-    .sort((a, b) => b.length - a.length);
+  return (
+    Object.entries(env)
+      .filter(([name, value]) => SECRET_NAME.test(name) && typeof value === 'string' && value.length >= MIN_SECRET_LENGTH)
+      .map(([, value]) => value as string)
+      // longest first, so a secret that contains another is replaced whole
+      .sort((a, b) => b.length - a.length)
+  );
 }
 
 interface Authority {
@@ -67,7 +69,7 @@ function authorities(text: string, freeText: boolean): Authority[] {
 }
 
 /** The password (or a token userinfo) of every URL in a free text replaced by `***`; the rest kept. */
-export function redactUrlCredentials(text: string): string {
+function redactUrlCredentials(text: string): string {
   if (!text.includes(':')) return text;
   let out = '';
   let from = 0;
@@ -206,7 +208,7 @@ export class SecretRegistry {
 let processRegistry: SecretRegistry | null = null;
 
 /** This process's known secrets: the environment and the command line, registered once. */
-export function processSecrets(): SecretRegistry {
+function processSecrets(): SecretRegistry {
   if (!processRegistry) {
     processRegistry = new SecretRegistry();
     processRegistry.addEnv(process.env);
@@ -247,6 +249,6 @@ const JSON_UNSAFE = /[\u007f-\u009f]/g;
 export function redactedJson(value: unknown, redact: (text: string) => string, space?: number): string {
   const json: string | undefined = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? redact(v) : v), space);
   // undefined in (a function, say), undefined out, as JSON.stringify does
-  if (json === undefined) return json as unknown as string;
+  if (json === undefined) return json;
   return json.replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -19,7 +19,8 @@ const VERDICT: Record<string, string> = {
 
 function worstTick(events: GamedayEvent[]): Slis | null {
   let worst: { slis: Slis; score: number } | null = null;
-  for (const e of events) if (e.type === 'tick' && (!worst || e.impact.score > worst.score)) worst = { slis: e.slis, score: e.impact.score };
+  for (const e of events)
+    if (e.type === 'tick' && (!worst || e.impact.score > worst.score)) worst = { slis: e.slis, score: e.impact.score };
   return worst?.slis ?? null;
 }
 
@@ -62,7 +63,9 @@ export function renderReport(j: Journal, redact: (text: string) => string = make
   for (const e of j.events) {
     const entry = timelineEntryFor(e);
     if (entry && e.type !== 'summary') {
-      lines.push(`- \`+${formatDurationMs(e.ts - t0)}\` ${entry.text}${entry.durationMs !== undefined ? ` (${formatDurationMs(entry.durationMs)})` : ''}`);
+      lines.push(
+        `- \`+${formatDurationMs(e.ts - t0)}\` ${entry.text}${entry.durationMs !== undefined ? ` (${formatDurationMs(entry.durationMs)})` : ''}`,
+      );
     }
   }
   // readJournal keeps a bounded number of events

@@ -19,7 +19,16 @@ type Tick = Extract<GamedayEvent, { type: 'tick' }>;
 function statusLine(state: Pick<Tick, 'phase' | 'faultActive' | 'slis' | 'budget' | 'impact'>): string {
   const s = state.slis;
   const b = state.budget;
-  return `  [${state.phase}${state.faultActive ? ', fault on' : ''}] p95 ${formatSli('p95LatencyMs', s.p95LatencyMs)} · errors ${formatSli('errorRate', s.errorRate)} · avail ${formatSli('availability', s.availability)} · health ${s.healthFailures ? `${s.healthFailures} failed` : 'ok'} · ${s.samples} samples · $${b.experimentSpentUsd.toFixed(3)}/$${b.experimentCapUsd} · impact ${Math.round(state.impact.score)}`;
+  const parts = [
+    `p95 ${formatSli('p95LatencyMs', s.p95LatencyMs)}`,
+    `errors ${formatSli('errorRate', s.errorRate)}`,
+    `avail ${formatSli('availability', s.availability)}`,
+    `health ${s.healthFailures ? `${s.healthFailures} failed` : 'ok'}`,
+    `${s.samples} samples`,
+    `$${b.experimentSpentUsd.toFixed(3)}/$${b.experimentCapUsd}`,
+    `impact ${Math.round(state.impact.score)}`,
+  ];
+  return `  [${state.phase}${state.faultActive ? ', fault on' : ''}] ${parts.join(' · ')}`;
 }
 
 /** The summary for people; each line redacted, and its user strings (name, reason, path) unable to steer the terminal. */

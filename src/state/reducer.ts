@@ -22,7 +22,12 @@ function withCheck(checks: PreflightCheck[], name: string, ok: boolean, detail: 
 function apply(s: GamedayState, e: GamedayEvent): Partial<GamedayState> {
   switch (e.type) {
     case 'experiment':
-      return { experiment: e.experiment, thresholds: e.thresholds, minSamples: e.minSamples, startedAtMs: s.experiment ? s.startedAtMs : e.ts };
+      return {
+        experiment: e.experiment,
+        thresholds: e.thresholds,
+        minSamples: e.minSamples,
+        startedAtMs: s.experiment ? s.startedAtMs : e.ts,
+      };
     case 'phase':
       return { phase: e.phase, phaseStartedAtMs: e.ts, phasesVisited: visit(s.phasesVisited, e.phase) };
     case 'preflight':
@@ -35,7 +40,14 @@ function apply(s: GamedayState, e: GamedayEvent): Partial<GamedayState> {
       return { faultPaused: e.state === 'paused' };
     case 'tick': {
       // one point a tick, the last HISTORY_MS
-      const point = { tMs: e.ts, p95LatencyMs: e.slis.p95LatencyMs, errorRate: e.slis.errorRate, availability: e.slis.availability, healthFailures: e.slis.healthFailures, impact: e.impact.score };
+      const point = {
+        tMs: e.ts,
+        p95LatencyMs: e.slis.p95LatencyMs,
+        errorRate: e.slis.errorRate,
+        availability: e.slis.availability,
+        healthFailures: e.slis.healthFailures,
+        impact: e.impact.score,
+      };
       return { slis: e.slis, budget: e.budget, impact: e.impact, history: [...s.history.filter((h) => h.tMs >= e.ts - HISTORY_MS), point] };
     }
     case 'rollback':

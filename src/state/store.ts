@@ -114,5 +114,3 @@ export interface RunControls {
   togglePause(): void;
   addNote(text: string): void;
 }
-
-export type { ExperimentInfo } from '../engine/events.ts';

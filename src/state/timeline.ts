@@ -1,6 +1,6 @@
 // How each engine event reads on the control room's timeline.
 import type { GamedayEvent } from '../engine/events.ts';
-import { formatSli, SLI_LABEL } from '../engine/slis.ts';
+import { formatBreaches } from '../engine/slis.ts';
 import type { TimelineEntry } from './store.ts';
 
 export function timelineEntryFor(e: GamedayEvent): Omit<TimelineEntry, 'id'> | null {
@@ -13,13 +13,19 @@ export function timelineEntryFor(e: GamedayEvent): Omit<TimelineEntry, 'id'> | n
       return {
         tsMs: e.ts,
         kind: 'breach',
-        text: `SLO breach: ${e.breaches.map((b) => `${SLI_LABEL[b.sli]} ${formatSli(b.sli, b.value)} (limit ${formatSli(b.sli, b.threshold)})`).join(', ')}`,
+        text: `SLO breach: ${formatBreaches(e.breaches)}`,
         severity: 'critical',
       };
     case 'budget':
-      return { tsMs: e.ts, kind: 'budget', text: `${e.scope} budget ${e.thresholdPct}%: $${e.spentUsd.toFixed(2)} of $${e.capUsd.toFixed(2)}`, severity: e.thresholdPct >= 100 ? 'critical' : e.thresholdPct >= 80 ? 'warn' : 'info' };
+      return {
+        tsMs: e.ts,
+        kind: 'budget',
+        text: `${e.scope} budget ${e.thresholdPct}%: $${e.spentUsd.toFixed(2)} of $${e.capUsd.toFixed(2)}`,
+        severity: e.thresholdPct >= 100 ? 'critical' : e.thresholdPct >= 80 ? 'warn' : 'info',
+      };
     case 'rollback':
-      if (e.result === 'started' && e.attempt === 1) return { tsMs: e.ts, kind: 'rollback', text: `rollback ${e.step}…${e.trigger ? ` (${e.trigger})` : ''}`, severity: 'warn' };
+      if (e.result === 'started' && e.attempt === 1)
+        return { tsMs: e.ts, kind: 'rollback', text: `rollback ${e.step}…${e.trigger ? ` (${e.trigger})` : ''}`, severity: 'warn' };
       if (e.result === 'started') return null;
       return {
         tsMs: e.ts,
@@ -35,7 +41,12 @@ export function timelineEntryFor(e: GamedayEvent): Omit<TimelineEntry, 'id'> | n
     case 'error':
       return { tsMs: e.ts, kind: 'error', text: e.message, severity: 'critical' };
     case 'summary':
-      return { tsMs: e.ts, kind: 'phase', text: `finished: ${e.status} — ${e.reason}`, severity: e.status === 'passed' ? 'ok' : e.status === 'rollback-failed' ? 'critical' : 'warn' };
+      return {
+        tsMs: e.ts,
+        kind: 'phase',
+        text: `finished: ${e.status} — ${e.reason}`,
+        severity: e.status === 'passed' ? 'ok' : e.status === 'rollback-failed' ? 'critical' : 'warn',
+      };
     case 'tick':
     case 'experiment':
     case 'baseline':

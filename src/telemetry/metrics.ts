@@ -7,16 +7,63 @@ import { OUTCOMES, SLI_NAMES, type SloThresholds } from '../engine/slis.ts';
 
 export class RunMetrics {
   readonly registry = new Registry();
-  private readonly budgetSpent = new Gauge({ name: 'gameday_budget_spent_dollars', help: 'Money spent, by scope', labelNames: ['scope'], registers: [this.registry] });
-  private readonly budgetLimit = new Gauge({ name: 'gameday_budget_limit_dollars', help: 'Budget cap, by scope', labelNames: ['scope'], registers: [this.registry] });
-  private readonly requests = new Gauge({ name: 'gameday_requests_total', help: 'Requests sent by the traffic generator, by outcome (counter semantics, set from the generator\'s totals)', labelNames: ['outcome'], registers: [this.registry] });
-  private readonly sli = new Gauge({ name: 'gameday_sli', help: 'Current SLI value over the sliding window', labelNames: ['sli'], registers: [this.registry] });
-  private readonly slo = new Gauge({ name: 'gameday_slo_threshold', help: 'SLO threshold', labelNames: ['sli'], registers: [this.registry] });
-  private readonly impact = new Gauge({ name: 'gameday_impact_score', help: 'Impact score 0-100 (100 = at an SLO threshold)', registers: [this.registry] });
-  private readonly rollbacks = new Counter({ name: 'gameday_rollbacks_total', help: 'Rollback steps run, by trigger and result', labelNames: ['trigger', 'result'], registers: [this.registry] });
-  private readonly phase = new Gauge({ name: 'gameday_experiment_phase', help: '1 for the current phase', labelNames: ['phase'], registers: [this.registry] });
-  private readonly detection = new Gauge({ name: 'gameday_detection_seconds', help: 'Rollback trigger minus fault start', registers: [this.registry] });
-  private readonly recovery = new Gauge({ name: 'gameday_recovery_seconds', help: 'Recovery verified minus rollback trigger', registers: [this.registry] });
+  private readonly budgetSpent = new Gauge({
+    name: 'gameday_budget_spent_dollars',
+    help: 'Money spent, by scope',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  private readonly budgetLimit = new Gauge({
+    name: 'gameday_budget_limit_dollars',
+    help: 'Budget cap, by scope',
+    labelNames: ['scope'],
+    registers: [this.registry],
+  });
+  private readonly requests = new Gauge({
+    name: 'gameday_requests_total',
+    help: "Requests sent by the traffic generator, by outcome (counter semantics, set from the generator's totals)",
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly sli = new Gauge({
+    name: 'gameday_sli',
+    help: 'Current SLI value over the sliding window',
+    labelNames: ['sli'],
+    registers: [this.registry],
+  });
+  private readonly slo = new Gauge({
+    name: 'gameday_slo_threshold',
+    help: 'SLO threshold',
+    labelNames: ['sli'],
+    registers: [this.registry],
+  });
+  private readonly impact = new Gauge({
+    name: 'gameday_impact_score',
+    help: 'Impact score 0-100 (100 = at an SLO threshold)',
+    registers: [this.registry],
+  });
+  private readonly rollbacks = new Counter({
+    name: 'gameday_rollbacks_total',
+    help: 'Rollback steps run, by trigger and result',
+    labelNames: ['trigger', 'result'],
+    registers: [this.registry],
+  });
+  private readonly phase = new Gauge({
+    name: 'gameday_experiment_phase',
+    help: '1 for the current phase',
+    labelNames: ['phase'],
+    registers: [this.registry],
+  });
+  private readonly detection = new Gauge({
+    name: 'gameday_detection_seconds',
+    help: 'Rollback trigger minus fault start',
+    registers: [this.registry],
+  });
+  private readonly recovery = new Gauge({
+    name: 'gameday_recovery_seconds',
+    help: 'Recovery verified minus rollback trigger',
+    registers: [this.registry],
+  });
   private trigger = 'none';
   private server: Server | null = null;
 

@@ -66,7 +66,16 @@ describe('layout', () => {
 
   for (const [name, make] of Object.entries(stores)) {
     it(`keeps the ${name} screen shorter than the terminal and within its width`, () => {
-      for (const [columns, rows] of [[200, 60], [120, 40], [120, 24], [100, 30], [80, 24], [80, 18], [60, 20], [50, 16]]) {
+      for (const [columns, rows] of [
+        [200, 60],
+        [120, 40],
+        [120, 24],
+        [100, 30],
+        [80, 24],
+        [80, 18],
+        [60, 20],
+        [50, 16],
+      ]) {
         const v = view(make(), columns, rows);
         expect(v.lines.length, `${columns}x${rows}`).toBeLessThan(rows);
         for (const line of v.lines) expect([...line].length, `${columns}x${rows}: ${line}`).toBeLessThanOrEqual(columns);

@@ -23,7 +23,11 @@ function hostileLive() {
   const s = liveState();
   return liveStore({
     experiment: { ...s.experiment!, name: NAME, targetUrl: TARGET, faultLabel: 'latency\u001b[1A 800ms' },
-    timeline: [...(s.timeline ?? []), entry(21_000, 'note', 'note: look\u001b[1A\rhere\u007f'), entry(22_000, 'preflight', `✓ target: ${TARGET}/healthz answered`)],
+    timeline: [
+      ...(s.timeline ?? []),
+      entry(21_000, 'note', 'note: look\u001b[1A\rhere\u007f'),
+      entry(22_000, 'preflight', `✓ target: ${TARGET}/healthz answered`),
+    ],
     phase: 'baseline',
     preflight: [{ name: 'target\u001b[2J', status: 'pass', detail: `${TARGET}/healthz → HTTP 200\nFORGED` }],
   });
@@ -42,7 +46,9 @@ describe('the control room shows user strings safely', () => {
 
   it('the summary screen', () => {
     const base = finishedStore().getState().summary!;
-    const store = finishedStore({ summary: { ...base, experiment: NAME, reason: `probe ${TARGET} failed\u001b[2J`, journalPath: '/tmp/j\u001b[2J.json' } });
+    const store = finishedStore({
+      summary: { ...base, experiment: NAME, reason: `probe ${TARGET} failed\u001b[2J`, journalPath: '/tmp/j\u001b[2J.json' },
+    });
     const r = renderAt(<App store={store} controls={fakeControls()} onQuit={() => {}} />, { columns: 200, rows: 50 });
     const frame = r.lastFrame();
     expectSafe(frame);

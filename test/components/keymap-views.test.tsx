@@ -28,8 +28,8 @@ describe('the help overlay', () => {
     const rows = helpRows();
     const keyLines = lines.filter((l) => rows.some((r) => l.includes(r.text)));
     expect(keyLines).toHaveLength(rows.length);
-    expect(lines[1]).toContain(rows[0]!.text);
-    expect(lines[rows.length + 1]!.trim()).toBe('');
+    expect(lines[1]).toContain(rows[0].text);
+    expect(lines[rows.length + 1].trim()).toBe('');
   });
   it('says how it closes, from the help entry’s keys', () => {
     expect(lines[0]).toContain('? or Esc closes');
@@ -44,10 +44,17 @@ describe('the key line', () => {
   it('offers every hinted entry of the live run, in table order', () => {
     const out = frame(<KeyHints {...s} finished={false} />);
     const at = hintBindings('live').map((b) => out.indexOf(`${hintKeys(b)} ${hintLabel(b, s)}`));
-    expect(at.every((i) => i >= 0), out).toBe(true);
+    expect(
+      at.every((i) => i >= 0),
+      out,
+    ).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     // and nothing else (the emergency stop is drawn padded, as a block)
-    expect(out.trim().replace(/ +/g, ' ')).toBe(hintBindings('live').map((b) => `${hintKeys(b)} ${hintLabel(b, s)}`).join(' '));
+    expect(out.trim().replace(/ +/g, ' ')).toBe(
+      hintBindings('live')
+        .map((b) => `${hintKeys(b)} ${hintLabel(b, s)}`)
+        .join(' '),
+    );
   });
   it('says resume while paused, and dims what would do nothing', () => {
     const paused = { faultActive: true, faultPaused: true };
@@ -55,7 +62,11 @@ describe('the key line', () => {
     // without a fault, r and p are still offered, dimmed (no colours here to see it by)
     const idle = { faultActive: false, faultPaused: false };
     expect(frame(<KeyHints {...idle} finished={false} />)).toContain('r roll back');
-    expect(hintBindings('live').filter((b) => b.hint?.active && !b.hint.active(idle)).map((b) => b.action)).toEqual(['rollback', 'pause']);
+    expect(
+      hintBindings('live')
+        .filter((b) => b.hint?.active && !b.hint.active(idle))
+        .map((b) => b.action),
+    ).toEqual(['rollback', 'pause']);
   });
   it('offers every hinted entry after the run, then the exit code', () => {
     const out = frame(<KeyHints {...s} finished exitCode={3} />);

@@ -48,7 +48,12 @@ describe('Header', () => {
     expect(refused).toContain('✓preflight ✓baseline ·inject ·observe ·rollback ·verify');
   });
   it('measures the baseline before the fault and says loading without an experiment', () => {
-    const p = progressFor('baseline', { phaseStartedAtMs: 0, startedAtMs: 0, faultStartedAtMs: null, nowMs: 3_000, faultPaused: false }, 5_000, 60_000);
+    const p = progressFor(
+      'baseline',
+      { phaseStartedAtMs: 0, startedAtMs: 0, faultStartedAtMs: null, nowMs: 3_000, faultPaused: false },
+      5_000,
+      60_000,
+    );
     expect(p.fraction).toBeCloseTo(0.6);
     expect(p.right).toContain('fault in 0:02');
     expect(frame(render(<Header store={createGamedayStore()} width={100} />))).toContain('loading experiment');
@@ -106,7 +111,12 @@ describe('SloPane', () => {
     expect(row).toContain('▁');
     expect(row).toContain('█');
     expect(row.indexOf('▁')).toBeLessThan(row.indexOf('█'));
-    const spark = sliSparkline('p95LatencyMs', history(10, (i) => ({ p95LatencyMs: i * 100 })), 500, 10);
+    const spark = sliSparkline(
+      'p95LatencyMs',
+      history(10, (i) => ({ p95LatencyMs: i * 100 })),
+      500,
+      10,
+    );
     expect(spark).toBe(SPARK_TICKS[0] + spark.slice(1));
     expect(spark.endsWith('█')).toBe(true);
   });
@@ -133,7 +143,9 @@ describe('SloPane', () => {
     }
     expect(out).not.toContain('BREACHING');
     expect(out).toContain('low n: judged from 20 requests');
-    const health = frame(render(<SloPane store={liveStore({ slis: { ...slis, healthFailures: 3 }, minSamples: 20 })} width={80} bordered />));
+    const health = frame(
+      render(<SloPane store={liveStore({ slis: { ...slis, healthFailures: 3 }, minSamples: 20 })} width={80} bordered />),
+    );
     expect(health).toContain('1 BREACHING');
     expect(lines(health).find((l) => l.includes('health'))).toContain('BREACH');
     // at the minimum the engine judges, and so does the pane
@@ -168,7 +180,9 @@ describe('ImpactPane', () => {
     expect(out).toContain('driven by —');
   });
   it.each(['low', 'moderate', 'critical'] as const)('names the %s band', (band) => {
-    const out = frame(render(<ImpactPane store={liveStore({ impact: { score: 50, band, driver: 'errorRate', peak: 60 } })} width={60} bordered />));
+    const out = frame(
+      render(<ImpactPane store={liveStore({ impact: { score: 50, band, driver: 'errorRate', peak: 60 } })} width={60} bordered />),
+    );
     expect(out).toContain(band.toUpperCase());
     expect(out).toContain('driven by error rate');
   });
@@ -229,7 +243,9 @@ describe('PreflightPane', () => {
     expect(out).not.toContain('check 3');
   });
   it('says it is running before the first check reports', () => {
-    expect(frame(render(<PreflightPane store={createGamedayStore()} width={80} bordered maxLines={3} />))).toContain('running safety checks');
+    expect(frame(render(<PreflightPane store={createGamedayStore()} width={80} bordered maxLines={3} />))).toContain(
+      'running safety checks',
+    );
   });
 });
 
@@ -257,7 +273,9 @@ describe('SummaryScreen', () => {
   });
   it('is loud when the rollback failed', () => {
     const store = finishedStore();
-    store.setState({ summary: { ...store.getState().summary!, status: 'rollback-failed', exitCode: 6, faultRemoved: false, recoveryVerified: null } });
+    store.setState({
+      summary: { ...store.getState().summary!, status: 'rollback-failed', exitCode: 6, faultRemoved: false, recoveryVerified: null },
+    });
     const out = frame(render(<SummaryScreen store={store} width={100} bordered />));
     expect(out).toContain('ROLLBACK FAILED — FAULTS MAY REMAIN');
     expect(out).toContain('exit code 6');

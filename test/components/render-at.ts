@@ -7,12 +7,15 @@ import { render as inkRender, type Instance } from 'ink';
 export class FakeStdout extends EventEmitter {
   frames: string[] = [];
   isTTY = true;
-  constructor(public columns: number, public rows: number) {
+  constructor(
+    public columns: number,
+    public rows: number,
+  ) {
     super();
   }
   write = (frame: string): boolean => {
     // cursor show/hide and other bare control sequences are not frames
-    // eslint-disable-next-line no-control-regex
+
     if (frame.replace(/\u001b\[[?0-9;]*[A-Za-z]/g, '') === '') return true;
     this.frames.push(frame);
     return true;
@@ -100,6 +103,5 @@ export function cleanupAll(): void {
 
 /** Strips ANSI escapes (colours) from a frame. */
 export function plain(frame: string): string {
-  // eslint-disable-next-line no-control-regex
   return frame.replace(/\u001b\[[?0-9;]*[A-Za-z]/g, '');
 }

@@ -55,17 +55,30 @@ describe('renderControlRoom', () => {
 
   it('waitUntilExit asked for after a closed terminal (EIO) took the room down still resolves', async () => {
     const stdout = new FakeStdout(80, 24);
-    const room = renderControlRoom({ store: liveStore(), controls: fakeControls(), stdout: asOut(stdout), stdin: asIn(new FakeStdin(true)) });
+    const room = renderControlRoom({
+      store: liveStore(),
+      controls: fakeControls(),
+      stdout: asOut(stdout),
+      stdin: asIn(new FakeStdin(true)),
+    });
     await tick();
     stdout.emit('error', Object.assign(new Error('write EIO'), { code: 'EIO' }));
     // the run command asks only once the rollback is over
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const outcome = await Promise.race([room.waitUntilExit().then(() => 'exited'), new Promise((resolve) => setTimeout(resolve, 2000, 'pending'))]);
+    const outcome = await Promise.race([
+      room.waitUntilExit().then(() => 'exited'),
+      new Promise((resolve) => setTimeout(resolve, 2000, 'pending')),
+    ]);
     expect(outcome).toBe('exited');
   });
 
   it('unmount() ends it from the outside', async () => {
-    const room = renderControlRoom({ store: liveStore(), controls: fakeControls(), stdout: asOut(new FakeStdout(80, 24)), stdin: asIn(new FakeStdin(true)) });
+    const room = renderControlRoom({
+      store: liveStore(),
+      controls: fakeControls(),
+      stdout: asOut(new FakeStdout(80, 24)),
+      stdin: asIn(new FakeStdin(true)),
+    });
     room.unmount();
     await room.waitUntilExit();
   });

@@ -72,7 +72,10 @@ const timer = setInterval(() => {
   const p95 = 40 + ((i * 37) % 300);
   store.setState({
     nowMs: now,
-    history: [...s.history, { tMs: now, p95LatencyMs: p95, errorRate: 0, availability: 1, healthFailures: 0, impact: Math.min(100, p95 / 5) }].slice(-240),
+    history: [
+      ...s.history,
+      { tMs: now, p95LatencyMs: p95, errorRate: 0, availability: 1, healthFailures: 0, impact: Math.min(100, p95 / 5) },
+    ].slice(-240),
     budget: { ...s.budget, experimentSpentUsd: s.budget.experimentSpentUsd + 0.05, requestsSent: s.budget.requestsSent + 50 },
   });
 }, 250);

@@ -79,8 +79,11 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const live = new Set<TmuxSession>();
 let counter = 0;
 
-export class TmuxTimeoutError extends Error {
-  constructor(message: string, public readonly screen: string) {
+class TmuxTimeoutError extends Error {
+  constructor(
+    message: string,
+    public readonly screen: string,
+  ) {
     super(`${message}\n--- screen ---\n${screen}\n--------------`);
     this.name = 'TmuxTimeoutError';
   }
@@ -175,11 +178,11 @@ export class TmuxSession {
     const timeoutMs = options.timeoutMs ?? 15_000;
     const intervalMs = options.intervalMs ?? 50;
     const deadline = Date.now() + timeoutMs;
-    let screen = '';
     for (;;) {
-      screen = await this.capture();
+      const screen = await this.capture();
       if (typeof pattern === 'string' ? screen.includes(pattern) : pattern.test(screen)) return screen;
-      if (Date.now() >= deadline) throw new TmuxTimeoutError(`timed out after ${timeoutMs}ms waiting for ${String(pattern)} in ${this.name}`, screen);
+      if (Date.now() >= deadline)
+        throw new TmuxTimeoutError(`timed out after ${timeoutMs}ms waiting for ${String(pattern)} in ${this.name}`, screen);
       await sleep(intervalMs);
     }
   }
@@ -188,9 +191,8 @@ export class TmuxSession {
   async waitForGone(pattern: string | RegExp, options: WaitOptions = {}): Promise<string> {
     const timeoutMs = options.timeoutMs ?? 15_000;
     const deadline = Date.now() + timeoutMs;
-    let screen = '';
     for (;;) {
-      screen = await this.capture();
+      const screen = await this.capture();
       if (!(typeof pattern === 'string' ? screen.includes(pattern) : pattern.test(screen))) return screen;
       if (Date.now() >= deadline) throw new TmuxTimeoutError(`timed out after ${timeoutMs}ms waiting for ${String(pattern)} to go`, screen);
       await sleep(options.intervalMs ?? 50);
@@ -317,7 +319,9 @@ export class TmuxSession {
       timeout: TMUX_TIMEOUT_MS,
     });
     execaSync('tmux', ['-S', this.socket, 'kill-server'], { reject: false, timeout: TMUX_TIMEOUT_MS });
-    const [dead, pid] = String(shown.stdout ?? '').trim().split(' ');
+    const [dead, pid] = String(shown.stdout ?? '')
+      .trim()
+      .split(' ');
     if (dead === '0' && Number(pid) > 0) killGroup(Number(pid));
     else if (this.hungUp?.pid && processAlive(this.hungUp.pid)) killGroup(this.hungUp.pid);
     rmSync(this.dir, { recursive: true, force: true });

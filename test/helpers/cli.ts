@@ -36,7 +36,7 @@ function parseLine(line: string): GamedayEvent | null {
   }
 }
 
-export function parseEvents(stdout: string): GamedayEvent[] {
+function parseEvents(stdout: string): GamedayEvent[] {
   return stdout.split('\n').flatMap((l) => parseLine(l) ?? []);
 }
 
@@ -58,9 +58,9 @@ export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
   const waiters: { pred: (e: GamedayEvent) => boolean; resolve: (e: GamedayEvent) => void }[] = [];
   let pending = '';
   // utf8 decoding across chunks: a '→' split between two reads must not become garbage
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (text: string) => {
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (text: string) => {
     stdout += text;
     pending += text;
     let nl: number;
@@ -69,13 +69,14 @@ export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
       pending = pending.slice(nl + 1);
       const event = parseLine(line);
       if (!event) continue;
-      for (const w of [...waiters]) if (w.pred(event)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(event);
-      }
+      for (const w of [...waiters])
+        if (w.pred(event)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(event);
+        }
     }
   });
-  child.stderr!.on('data', (text: string) => (stderr += text));
+  child.stderr.on('data', (text: string) => (stderr += text));
   const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
   const done = new Promise<CliResult>((resolveDone) => {
     child.on('close', (code, signal) => {
@@ -89,7 +90,13 @@ export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
     waitForEvent: (pred, timeoutMs = 60_000) =>
       new Promise((res, rej) => {
         const t = setTimeout(() => rej(new Error(`no matching event within ${timeoutMs}ms; stderr: ${stderr.slice(-500)}`)), timeoutMs);
-        waiters.push({ pred, resolve: (e) => { clearTimeout(t); res(e); } });
+        waiters.push({
+          pred,
+          resolve: (e) => {
+            clearTimeout(t);
+            res(e);
+          },
+        });
       }),
   };
 }
@@ -100,6 +107,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
 
 export function summaryOf(r: CliResult) {
   const s = r.events.find((e) => e.type === 'summary');
-  if (!s || s.type !== 'summary') throw new Error(`no summary event; exit ${r.code}; stderr: ${r.stderr.slice(-800)}; stdout tail: ${r.stdout.slice(-800)}`);
+  if (!s || s.type !== 'summary')
+    throw new Error(`no summary event; exit ${r.code}; stderr: ${r.stderr.slice(-800)}; stdout tail: ${r.stdout.slice(-800)}`);
   return s;
 }

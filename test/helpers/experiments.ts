@@ -6,7 +6,10 @@ import { writeFile } from './cli.ts';
  * A `command` fault whose presence is a marker file: inject creates it, restore removes it, so a
  * test can see from outside whether the fault is in. Uses touch/rm: fast, so timings measure gameday.
  */
-export function commandFaultExperiment(opts: { dir: string; name: string; targetUrl: string; rps?: number; schedule?: string }): { file: string; marker: string } {
+export function commandFaultExperiment(opts: { dir: string; name: string; targetUrl: string; rps?: number; schedule?: string }): {
+  file: string;
+  marker: string;
+} {
   const marker = join(opts.dir, `${opts.name}.fault-is-in`);
   const file = writeFile(
     opts.dir,

@@ -30,7 +30,12 @@ function compileChild(): string {
     for (const m of source.matchAll(/(?:from|import)\s+['"](\.{1,2}\/[^'"]+\.ts)['"]/g)) pending.push(resolve(dirname(file), m[1]));
     const { outputText } = ts.transpileModule(source, {
       fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true, rewriteRelativeImportExtensions: true },
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+        rewriteRelativeImportExtensions: true,
+      },
     });
     const out = join(OUT_DIR, relative(REPO, file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(out), { recursive: true });
@@ -59,8 +64,8 @@ export function spawnLedgerChild(args: string[]): LedgerChild {
   const lines: string[] = [];
   const waiters: Array<{ prefix: string; resolve: (l: string) => void }> = [];
   let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  createInterface({ input: proc.stdout! }).on('line', (l) => {
+  proc.stderr.on('data', (d) => (err += d));
+  createInterface({ input: proc.stdout }).on('line', (l) => {
     lines.push(l);
     for (const w of waiters.filter((w) => l.startsWith(w.prefix))) {
       waiters.splice(waiters.indexOf(w), 1);

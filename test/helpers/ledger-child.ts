@@ -20,33 +20,41 @@ const go = new Promise<void>((resolve) => createInterface({ input: process.stdin
 if (mode === 'stop') {
   const [name, deafness] = args;
   const ignore = deafness === 'ignore';
-  let handle: ExperimentHandle | undefined;
+  // set once registered; the signal handler is installed before that
+  const registration: { handle?: ExperimentHandle } = {};
   let stopping = false;
   const stop = (): void => {
-    if (!handle || stopping || ignore) return;
+    const h = registration.handle;
+    if (!h || stopping || ignore) return;
     stopping = true;
-    const h = handle;
-    setTimeout(async () => {
+    const rolledBack = async () => {
       // "rolled back" after a moment, as a controller removing its fault would
       await h.ackStopped();
       await h.finish('stopped', 0);
       process.exit(5);
-    }, 20);
+    };
+    setTimeout(() => void rolledBack(), 20);
   };
   // Installed before registering: the signal's default action would kill us.
   process.on(EMERGENCY_STOP_SIGNAL, () => (deafness ? undefined : stop()));
-  handle = Ledger.open(stateDir).registerExperiment({ name, experimentCapUsd: 1, dailyCapUsd: 10, costPerRequestUsd: 0.001 });
+  const registered = Ledger.open(stateDir).registerExperiment({ name, experimentCapUsd: 1, dailyCapUsd: 10, costPerRequestUsd: 0.001 });
+  registration.handle = registered;
   const beat = async () => {
-    if ((await handle!.heartbeat('observe')) === 'emergency-stop') stop();
+    if ((await registered.heartbeat('observe')) === 'emergency-stop') stop();
   };
   await beat();
-  setInterval(beat, 100);
-  say(`ready ${handle.id}`);
+  setInterval(() => void beat(), 100);
+  say(`ready ${registered.id}`);
 } else {
   const numbers = (xs: string[]) => xs.map(Number);
   const [chunk, expCap, dayCap, cost] = mode === 'contend' ? numbers(args) : [1, ...numbers(args)];
   const ledger = Ledger.open(stateDir);
-  const handle = ledger.registerExperiment({ name: `${mode}-${process.pid}`, experimentCapUsd: expCap, dailyCapUsd: dayCap, costPerRequestUsd: cost });
+  const handle = ledger.registerExperiment({
+    name: `${mode}-${process.pid}`,
+    experimentCapUsd: expCap,
+    dailyCapUsd: dayCap,
+    costPerRequestUsd: cost,
+  });
   say(`ready ${handle.id}`);
   await go;
   let sent = 0;

@@ -11,7 +11,7 @@ export interface CountingTarget {
   close(): Promise<void>;
 }
 
-export async function startCountingTarget(): Promise<CountingTarget> {
+async function startCountingTarget(): Promise<CountingTarget> {
   let n = 0;
   const target = { healthy: true } as CountingTarget;
   const server: Server = createServer((req, res) => {

@@ -71,7 +71,11 @@ describe('CommandFaultDriver', () => {
   it('a remove that arrives while inject is still running restores after it, so the fault does not stay in', async () => {
     const marker = join(dir, 'fault-slow');
     const slowInject = [node, '-e', "setTimeout(() => require('fs').writeFileSync(process.argv[1], 'fault in'), 300)", marker];
-    const driver = new CommandFaultDriver({ inject: slowInject, restore: [node, '-e', "require('fs').rmSync(process.argv[1], { force: true })", marker], timeoutMs: 10_000 });
+    const driver = new CommandFaultDriver({
+      inject: slowInject,
+      restore: [node, '-e', "require('fs').rmSync(process.argv[1], { force: true })", marker],
+      timeoutMs: 10_000,
+    });
     const injecting = driver.inject();
     await driver.remove(); // an emergency stop during inject
     await injecting;
@@ -101,7 +105,11 @@ describe('CommandFaultDriver', () => {
   });
 
   it('a command that hangs past its timeout fails', async () => {
-    const driver = new CommandFaultDriver({ inject: [node, '-e', 'setTimeout(() => {}, 20000)'], restore: [node, '-e', ''], timeoutMs: 300 });
+    const driver = new CommandFaultDriver({
+      inject: [node, '-e', 'setTimeout(() => {}, 20000)'],
+      restore: [node, '-e', ''],
+      timeoutMs: 300,
+    });
     const t0 = performance.now();
     await expect(driver.inject()).rejects.toThrow(/timed out after 300ms/);
     expect(performance.now() - t0).toBeLessThan(5_000);

@@ -10,7 +10,10 @@ const freshStateDir = () => join(tempDir(), 'state');
 describe('bounds at load: exit 1, nothing touched', () => {
   it('--budget below the micro-dollar floor and --rps over 100000', async () => {
     const state = freshStateDir();
-    const r = await runCli(['run', '--experiment-type', 'latency', '--budget', '0.0000001', '--rps', '1e9', '--headless', '--state-dir', state], { timeoutMs: 30_000 });
+    const r = await runCli(
+      ['run', '--experiment-type', 'latency', '--budget', '0.0000001', '--rps', '1e9', '--headless', '--state-dir', state],
+      { timeoutMs: 30_000 },
+    );
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('--budget: at least $0.000001');
     expect(r.stderr).toContain('--rps: at most 100000');

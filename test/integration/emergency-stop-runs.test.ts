@@ -14,8 +14,12 @@ describe('emergency-stop with three experiments running', () => {
     const target = counting();
     const dir = tempDir();
     const state = join(dir, 'state');
-    const experiments = [0, 1, 2].map((i) => commandFaultExperiment({ dir, name: `stop-me-${i}`, targetUrl: target.url, rps: 30, schedule: '{ baseline: 2s, duration: 120s }' }));
-    const runs = experiments.map(({ file }) => spawnCli(['run', '--experiment', file, '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']));
+    const experiments = [0, 1, 2].map((i) =>
+      commandFaultExperiment({ dir, name: `stop-me-${i}`, targetUrl: target.url, rps: 30, schedule: '{ baseline: 2s, duration: 120s }' }),
+    );
+    const runs = experiments.map(({ file }) =>
+      spawnCli(['run', '--experiment', file, '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']),
+    );
     await Promise.all(runs.map((r) => r.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe')));
     for (const { marker } of experiments) expect(existsSync(marker)).toBe(true);
 
@@ -37,14 +41,40 @@ describe('emergency-stop with three experiments running', () => {
     expect(Math.max(...exitedAt) - latchedAt).toBeLessThan(1000);
 
     // latched: a new run is refused before anything starts
-    const refused = await runCli(['run', '--experiment', experiments[0].file, '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']);
+    const refused = await runCli([
+      'run',
+      '--experiment',
+      experiments[0].file,
+      '--headless',
+      '--output',
+      'json',
+      '--state-dir',
+      state,
+      '--metrics-port',
+      '0',
+    ]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/emergency stop is latched/);
 
     const clear = await runCli(['emergency-stop', '--clear', '--state-dir', state]);
     expect(clear.code).toBe(0);
-    const quick = writeFile(dir, 'quick.yaml', `name: after-clear\ntarget: { url: "${target.url}" }\ntraffic: { rps: 30 }\nfault: { type: latency, latency: 1ms }\nschedule: { baseline: 1s, duration: 1s, recoveryWindow: 1s }\n`);
-    const after = await runCli(['run', '--experiment', quick, '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']);
+    const quick = writeFile(
+      dir,
+      'quick.yaml',
+      `name: after-clear\ntarget: { url: "${target.url}" }\ntraffic: { rps: 30 }\nfault: { type: latency, latency: 1ms }\nschedule: { baseline: 1s, duration: 1s, recoveryWindow: 1s }\n`,
+    );
+    const after = await runCli([
+      'run',
+      '--experiment',
+      quick,
+      '--headless',
+      '--output',
+      'json',
+      '--state-dir',
+      state,
+      '--metrics-port',
+      '0',
+    ]);
     expect(after.code, after.stderr).toBe(0);
   });
 });

@@ -59,7 +59,9 @@ describe('emergency-stop', () => {
     try {
       expect(ledger.stopLatch().latched).toBe(true);
       for (const id of ids) expect(ledger.experiment(id)).toMatchObject({ status: 'stopped' });
-      expect(() => ledger.registerExperiment({ name: 'late', experimentCapUsd: 1, dailyCapUsd: 1, costPerRequestUsd: 0.001 })).toThrow(StopLatchedError);
+      expect(() => ledger.registerExperiment({ name: 'late', experimentCapUsd: 1, dailyCapUsd: 1, costPerRequestUsd: 0.001 })).toThrow(
+        StopLatchedError,
+      );
 
       const cleared = capture();
       expect(await emergencyStopCommand({ stateDir: dir, clear: true, out: cleared.stream })).toBe(0);

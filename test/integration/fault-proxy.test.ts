@@ -62,9 +62,18 @@ interface Answer {
   ms: number;
 }
 
-async function get(url: string, opts: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; signal?: AbortSignal } = {}): Promise<Answer> {
+async function get(
+  url: string,
+  opts: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; signal?: AbortSignal } = {},
+): Promise<Answer> {
   const t0 = performance.now();
-  const res = await request(url, { dispatcher: agent, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body, signal: opts.signal });
+  const res = await request(url, {
+    dispatcher: agent,
+    method: opts.method ?? 'GET',
+    headers: opts.headers,
+    body: opts.body,
+    signal: opts.signal,
+  });
   const body = await res.body.text();
   return { status: res.statusCode, headers: res.headers, body, ms: performance.now() - t0 };
 }
@@ -72,7 +81,13 @@ async function get(url: string, opts: { method?: 'GET' | 'POST'; headers?: Recor
 /** Whether a promise is still pending after ms. */
 async function pendingAfter(p: Promise<unknown>, ms: number): Promise<boolean> {
   const marker = Symbol('pending');
-  const winner = await Promise.race([p.then(() => null, () => null), new Promise((r) => setTimeout(() => r(marker), ms))]);
+  const winner = await Promise.race([
+    p.then(
+      () => null,
+      () => null,
+    ),
+    new Promise((r) => setTimeout(() => r(marker), ms)),
+  ]);
   return winner === marker;
 }
 
@@ -125,7 +140,7 @@ describe('FaultProxy forwarding', () => {
       });
       req.on('response', (res) => {
         let body = '';
-        res.on('data', (c: Buffer) => (body += c));
+        res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
       });
       req.on('error', reject);
@@ -323,7 +338,12 @@ describe('FaultProxy.close', () => {
   it('releases held requests and closes promptly', async () => {
     const p = await FaultProxy.start({ upstreamUrl: upstream.url });
     p.setFault({ type: 'blackhole', probability: 1 });
-    const pending = [get(`${p.url}/`), get(`${p.url}/`)].map((x) => x.then((a) => a.status, () => 'error'));
+    const pending = [get(`${p.url}/`), get(`${p.url}/`)].map((x) =>
+      x.then(
+        (a) => a.status,
+        () => 'error',
+      ),
+    );
     await sleep(200);
     expect(p.stats().held).toBe(2);
     const t0 = performance.now();

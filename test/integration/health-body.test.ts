@@ -30,7 +30,10 @@ async function startBodyServer(totalBytes: number): Promise<BodyServer> {
       res.end('ok');
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', ...(Number.isFinite(totalBytes) ? { 'content-length': String(totalBytes) } : {}) });
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      ...(Number.isFinite(totalBytes) ? { 'content-length': String(totalBytes) } : {}),
+    });
     res.flushHeaders();
     s.headersAtMs = performance.now();
     res.on('close', () => (s.closedAtMs ??= performance.now()));

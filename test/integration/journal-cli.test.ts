@@ -144,7 +144,10 @@ describe('the journal is streamed to disk', () => {
     expect(s.journalPath).toBe(join(state, 'journals', `${s.experimentId}.json`));
     expect(statSync(join(state, 'journals')).mode & 0o777).toBe(0o700);
     expect(statSync(s.journalPath!).mode & 0o777).toBe(0o600);
-    const lines = readFileSync(s.journalPath!, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(s.journalPath!, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ journal: 'gameday', version: 2, experimentId: s.experimentId });
     expect(lines.at(-1)).toEqual(s);
     const report = await runCli(['report', s.journalPath!]);
@@ -157,7 +160,10 @@ describe('report refuses what is not a journal (exit 1, no stack trace)', () => 
   it.each([
     ['{"version":1,"events":[]}', /experimentId: required/],
     ['{"version":1,"experimentId":"a","name":"n","startedAt":"s","plan":{},"summary":null,"events":[null]}', /events\.0: /],
-    ['{"version":1,"experimentId":"a","name":"n","startedAt":"s","plan":{},"events":[],"summary":{"spentUsd":"3"}}', /summary\.spentUsd: .*expected number/],
+    [
+      '{"version":1,"experimentId":"a","name":"n","startedAt":"s","plan":{},"events":[],"summary":{"spentUsd":"3"}}',
+      /summary\.spentUsd: .*expected number/,
+    ],
   ])('%s', async (text, message) => {
     const path = join(tempDir(), 'bad.json');
     writeFileSync(path, text);

@@ -10,7 +10,11 @@ describe('a controller killed with SIGKILL mid-run', () => {
   it('keeps its reservation counted as spent, once; the next run marks it dead', async () => {
     const dir = tempDir();
     const state = join(dir, 'state');
-    const file = writeFile(dir, 'long.yaml', 'name: doomed\ntraffic: { rps: 100 }\nfault: { type: latency, latency: 10ms, probability: 0.1 }\nschedule: { baseline: 2s, duration: 120s }\n');
+    const file = writeFile(
+      dir,
+      'long.yaml',
+      'name: doomed\ntraffic: { rps: 100 }\nfault: { type: latency, latency: 10ms, probability: 0.1 }\nschedule: { baseline: 2s, duration: 120s }\n',
+    );
     const run = spawnCli(['run', '--experiment', file, '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']);
     await run.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe');
     run.child.kill('SIGKILL');
@@ -24,7 +28,20 @@ describe('a controller killed with SIGKILL mid-run', () => {
     expect(heldUsd).toBeGreaterThan(0);
 
     // the next run (refused here by a bad target, after recovery) marks it dead
-    const next = await runCli(['run', '--experiment-type', 'latency', '--target', 'http://127.0.0.1:9', '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']);
+    const next = await runCli([
+      'run',
+      '--experiment-type',
+      'latency',
+      '--target',
+      'http://127.0.0.1:9',
+      '--headless',
+      '--output',
+      'json',
+      '--state-dir',
+      state,
+      '--metrics-port',
+      '0',
+    ]);
     expect(next.code).toBe(2);
     expect(next.stderr).toMatch(/controller died: doomed/);
 

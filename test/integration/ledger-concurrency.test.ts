@@ -43,7 +43,9 @@ describe('ledger across processes', () => {
     await Promise.all(children.map((c) => c.line('ready')));
     for (const c of children) c.proc.stdin!.write('go\n');
     const results = await Promise.all(
-      children.map(async (c) => JSON.parse((await c.line('done')).slice('done '.length)) as { id: string; sent: number; reservations: number }),
+      children.map(
+        async (c) => JSON.parse((await c.line('done')).slice('done '.length)) as { id: string; sent: number; reservations: number },
+      ),
     );
     await Promise.all(children.map((c) => c.exited));
 
@@ -72,7 +74,12 @@ describe('ledger across processes', () => {
     const costUsd = 0.001;
     const dayCapUsd = 1.5;
     const fillDayBut = async (l: Ledger, requests: number) => {
-      const filler = l.registerExperiment({ name: 'filler', experimentCapUsd: dayCapUsd, dailyCapUsd: dayCapUsd, costPerRequestUsd: costUsd });
+      const filler = l.registerExperiment({
+        name: 'filler',
+        experimentCapUsd: dayCapUsd,
+        dailyCapUsd: dayCapUsd,
+        costPerRequestUsd: costUsd,
+      });
       const left = Math.round((toMicros(dayCapUsd) - committedMicros(l)) / toMicros(costUsd));
       await filler.finish('passed', (await filler.reserve(left - requests)).grantedRequests);
     };

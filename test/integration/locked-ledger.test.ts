@@ -30,9 +30,12 @@ afterEach(() => {
 });
 
 function lockLedger(stateDir: string): { locked: Promise<number>; released: Promise<number> } {
-  const locker = spawn(process.execPath, ['-e', LOCKER, join(stateDir, 'ledger.sqlite'), String(LOCK_MS)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const locker = spawn(process.execPath, ['-e', LOCKER, join(stateDir, 'ledger.sqlite'), String(LOCK_MS)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(locker);
-  const lines = createInterface({ input: locker.stdout! });
+  const lines = createInterface({ input: locker.stdout });
   const when = (word: string) => new Promise<number>((resolve) => lines.on('line', (l) => l === word && resolve(performance.now())));
   return { locked: when('locked'), released: when('released') };
 }
@@ -40,7 +43,13 @@ function lockLedger(stateDir: string): { locked: Promise<number>; released: Prom
 async function observing(name: string) {
   const dir = tempDir();
   const stateDir = join(dir, 'state');
-  const { file, marker } = commandFaultExperiment({ dir, name, targetUrl: target().url, rps: 50, schedule: '{ warmup: 200ms, baseline: 1s, duration: 60s, recoveryWindow: 1s }' });
+  const { file, marker } = commandFaultExperiment({
+    dir,
+    name,
+    targetUrl: target().url,
+    rps: 50,
+    schedule: '{ warmup: 200ms, baseline: 1s, duration: 60s, recoveryWindow: 1s }',
+  });
   const run = spawnCli(['run', '--experiment', file, '--headless', '--output', 'json', '--state-dir', stateDir, '--metrics-port', '0']);
   children.push(run.child);
   await run.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe', 30_000);

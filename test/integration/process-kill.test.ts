@@ -20,7 +20,11 @@ function pricingProcesses(parentPid: number): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('pricing-process.ts')) && argv[argv.indexOf('--parent-pid') + 1] === String(parentPid) && argv.includes('serve')) {
+      if (
+        argv.some((a) => a.endsWith('pricing-process.ts')) &&
+        argv[argv.indexOf('--parent-pid') + 1] === String(parentPid) &&
+        argv.includes('serve')
+      ) {
         pids.push(Number(entry));
       }
     } catch {
@@ -69,7 +73,7 @@ server.listen(0, '127.0.0.1', () => {
   );
   const child = spawn(process.execPath, [script, pidFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  const port = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const port = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
   return { url: `http://127.0.0.1:${port}`, pid: child.pid!, pidFile };
 }
 
@@ -99,12 +103,16 @@ describe('process-kill against the embedded demo', () => {
 
   it('with the cached fallback on, users never notice the outage (exit 0)', async () => {
     const dir = tempDir();
-    const file = writeFile(dir, 'pk-fallback.yaml', `name: pk-fallback
+    const file = writeFile(
+      dir,
+      'pk-fallback.yaml',
+      `name: pk-fallback
 traffic: { rps: 50 }
 fault: { type: process-kill }
 schedule: { warmup: 500ms, baseline: 2s, duration: 3s, recoveryWindow: 1s }
 demo: { fallback: true }
-`);
+`,
+    );
     const r = await runCli(['run', '--experiment', file, ...common(join(dir, 'state'))]);
     const s = summaryOf(r);
     expect(r.code, r.stderr).toBe(0);
@@ -124,12 +132,16 @@ demo: { fallback: true }
 
   it('a frozen (SIGSTOP) pricing process of a killed controller is thawed by the watchdog, then exits', async () => {
     const dir = tempDir();
-    const file = writeFile(dir, 'pk-freeze.yaml', `name: pk-freeze
+    const file = writeFile(
+      dir,
+      'pk-freeze.yaml',
+      `name: pk-freeze
 traffic: { rps: 20 }
 fault: { type: process-kill, signal: SIGSTOP }
 slo: { p95LatencyMs: 60000, errorRate: 1, availability: 0 }
 schedule: { warmup: 500ms, baseline: 2s, duration: 60s }
-`);
+`,
+    );
     const run = spawnCli(['run', '--experiment', file, ...common(join(dir, 'state'))]);
     await run.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe');
     const [pricing] = pricingProcesses(run.child.pid!);
@@ -144,12 +156,16 @@ describe('process-kill against a target', () => {
   it('SIGSTOP freezes the service; the breach rolls back with SIGCONT and the service serves again (exit 3)', async () => {
     const dir = tempDir();
     const service = await startService(dir);
-    const file = writeFile(dir, 'freeze.yaml', `name: freeze
+    const file = writeFile(
+      dir,
+      'freeze.yaml',
+      `name: freeze
 target: { url: "${service.url}", healthPath: /healthz }
 traffic: { rps: 50, timeout: 1s }
 fault: { type: process-kill, pidFile: "${service.pidFile}", signal: SIGSTOP }
 schedule: { warmup: 500ms, baseline: 2s, duration: 20s, recoveryWindow: 1s }
-`);
+`,
+    );
     const r = await runCli(['run', '--experiment', file, ...common(join(dir, 'state'))]);
     const s = summaryOf(r);
     expect(r.code, r.stderr).toBe(3);
@@ -165,14 +181,20 @@ schedule: { warmup: 500ms, baseline: 2s, duration: 20s, recoveryWindow: 1s }
     const target = counting();
     const dir = tempDir();
     const state = join(dir, 'state');
-    const file = writeFile(dir, 'gone.yaml', `name: gone
+    const file = writeFile(
+      dir,
+      'gone.yaml',
+      `name: gone
 target: { url: "${target.url}" }
 fault: { type: process-kill, pidFile: "${join(dir, 'nobody.pid')}", restart: [true] }
-`);
+`,
+    );
     const before = target.count();
     const r = await runCli(['run', '--experiment', file, ...common(state)]);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.events.some((e) => e.type === 'preflight' && e.check === 'fault driver ready' && !e.ok && /nobody\.pid: ENOENT/.test(e.detail))).toBe(true);
+    expect(
+      r.events.some((e) => e.type === 'preflight' && e.check === 'fault driver ready' && !e.ok && /nobody\.pid: ENOENT/.test(e.detail)),
+    ).toBe(true);
     expect(r.events.some((e) => e.type === 'phase' && e.phase === 'inject')).toBe(false);
     expect(target.count()).toBe(before);
     const ledger = Ledger.open(state);
@@ -188,12 +210,16 @@ fault: { type: process-kill, pidFile: "${join(dir, 'nobody.pid')}", restart: [tr
     const dir = tempDir();
     const service = await startService(dir);
     // traffic goes to the counting target, so the frozen process breaches nothing and the fault stays in
-    const file = writeFile(dir, 'frozen.yaml', `name: frozen
+    const file = writeFile(
+      dir,
+      'frozen.yaml',
+      `name: frozen
 target: { url: "${target.url}" }
 traffic: { rps: 20 }
 fault: { type: process-kill, pid: ${service.pid}, signal: SIGSTOP }
 schedule: { warmup: 500ms, baseline: 2s, duration: 60s }
-`);
+`,
+    );
     const run = spawnCli(['run', '--experiment', file, ...common(join(dir, 'state'))]);
     await run.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe');
     await waitUntil(() => processState(service.pid) === 'T', 2_000, 'the service is stopped');

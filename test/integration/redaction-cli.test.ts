@@ -25,7 +25,9 @@ function expectNowhere(texts: Record<string, string>, secret: string) {
     const chars = [...form];
     const pieces = chars.length <= 6 ? [form] : chars.slice(0, -5).map((_, i) => chars.slice(i, i + 6).join(''));
     for (const [where, text] of Object.entries(texts)) {
-      for (const piece of pieces) if (text.includes(piece)) expect.fail(`${JSON.stringify(piece)} of ${JSON.stringify(secret)} is in ${where}:\n${text.slice(0, 3000)}`);
+      for (const piece of pieces)
+        if (text.includes(piece))
+          expect.fail(`${JSON.stringify(piece)} of ${JSON.stringify(secret)} is in ${where}:\n${text.slice(0, 3000)}`);
     }
   }
 }
@@ -50,7 +52,11 @@ describe('secrets through the real CLI', () => {
     const dir = tempDir();
     const port = await deadPort();
     const pw = PASSWORDS[0];
-    const file = writeFile(dir, 'exp.yaml', `name: checkout\ntarget: { url: ${JSON.stringify(`http://user:${pw}@127.0.0.1:${port}`)} }\nfault: { type: latency, latency: 100ms }\n`);
+    const file = writeFile(
+      dir,
+      'exp.yaml',
+      `name: checkout\ntarget: { url: ${JSON.stringify(`http://user:${pw}@127.0.0.1:${port}`)} }\nfault: { type: latency, latency: 100ms }\n`,
+    );
     const ok = await runCli(['validate', file]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(`http://user:***@127.0.0.1:${port}`);
@@ -63,7 +69,18 @@ describe('secrets through the real CLI', () => {
 
   it('run against a dead target: refused (exit 2), the password in no preflight line', async () => {
     const pw = PASSWORDS[2]; // a space: parses (percent-encoded), so the run gets as far as preflight
-    const r = await runCli(['run', '--headless', '--target', `http://user:${pw}@127.0.0.1:${await deadPort()}`, '--duration', '1s', '--metrics-port', '0', '--state-dir', tempDir()]);
+    const r = await runCli([
+      'run',
+      '--headless',
+      '--target',
+      `http://user:${pw}@127.0.0.1:${await deadPort()}`,
+      '--duration',
+      '1s',
+      '--metrics-port',
+      '0',
+      '--state-dir',
+      tempDir(),
+    ]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stdout).toContain('user:***@127.0.0.1');
     expectNowhere(outputs(r), pw);
@@ -83,7 +100,26 @@ describe('secrets through the real CLI', () => {
       `name: ${JSON.stringify(`deploy-${token}\u001b[2J`)}\ntraffic: { rps: 20, path: / }\nfault: { type: latency, latency: 5ms }\n` +
         'schedule: { warmup: 250ms, baseline: 2s, duration: 1s, recoveryWindow: 500ms }\nbudget: { budgetUsd: 5 }\nrollback: []\n',
     );
-    const run = await runCli(['run', '--experiment', file, '--target', target, '--output', 'json', '--duration', '1s', '--rps', '20', '--metrics-port', '0', '--state-dir', state], { env });
+    const run = await runCli(
+      [
+        'run',
+        '--experiment',
+        file,
+        '--target',
+        target,
+        '--output',
+        'json',
+        '--duration',
+        '1s',
+        '--rps',
+        '20',
+        '--metrics-port',
+        '0',
+        '--state-dir',
+        state,
+      ],
+      { env },
+    );
     expect(run.code, run.stderr).toBe(0);
     const summary = summaryOf(run);
     expect(summary.requests).toBeGreaterThan(0);
@@ -100,8 +136,13 @@ describe('secrets through the real CLI', () => {
     expect(JSON.parse(statusJson.stdout).experiments).toHaveLength(1);
 
     const everything = {
-      'run stdout': run.stdout, 'run stderr': run.stderr, journal, 'report stdout': report.stdout, 'report stderr': report.stderr,
-      'budget-status': status.stdout + status.stderr, 'budget-status --json': statusJson.stdout + statusJson.stderr,
+      'run stdout': run.stdout,
+      'run stderr': run.stderr,
+      journal,
+      'report stdout': report.stdout,
+      'report stderr': report.stderr,
+      'budget-status': status.stdout + status.stderr,
+      'budget-status --json': statusJson.stdout + statusJson.stderr,
     };
     expectNowhere(everything, pw);
     expectNowhere(everything, token);

@@ -18,8 +18,17 @@ describe('replay', () => {
     plan.schedule.baselineMs = 1000;
     plan.schedule.recoveryWindowMs = 1000;
     const path = join(tempDir('gameday-replay-'), 'run.json');
-    const journal = JournalWriter.open(path, { experimentId: 'replay01', name: plan.name, startedAt: new Date().toISOString(), plan: {} }, (s) => s);
-    const run = new ExperimentRun({ plan, experimentId: 'replay01', budget: new MemoryBudget({ costPerRequestUsd: 0.001, experimentCapUsd: 100, dayCapUsd: 500 }), journalPath: () => path });
+    const journal = JournalWriter.open(
+      path,
+      { experimentId: 'replay01', name: plan.name, startedAt: new Date().toISOString(), plan: {} },
+      (s) => s,
+    );
+    const run = new ExperimentRun({
+      plan,
+      experimentId: 'replay01',
+      budget: new MemoryBudget({ costPerRequestUsd: 0.001, experimentCapUsd: 100, dayCapUsd: 500 }),
+      journalPath: () => path,
+    });
     const live = createGamedayStore();
     run.onEvent(journal.record);
     run.onEvent(storeFace(live));
@@ -31,7 +40,8 @@ describe('replay', () => {
 
     const { events } = await readJournal(path, { allEvents: true });
     const kinds = new Set(events.map((e) => e.type));
-    for (const k of ['experiment', 'phase', 'preflight', 'tick', 'baseline', 'fault', 'breach', 'rollback', 'note', 'summary']) expect(kinds).toContain(k);
+    for (const k of ['experiment', 'phase', 'preflight', 'tick', 'baseline', 'fault', 'breach', 'rollback', 'note', 'summary'])
+      expect(kinds).toContain(k);
     const replayed = events.reduce(reduce, initialState());
     expect(replayed).toEqual(live.getState());
     // and what the screen shows is really there

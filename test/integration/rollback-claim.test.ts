@@ -11,7 +11,7 @@ import { pidAlive } from '../../src/faults/pid.ts';
 import { spawnCli, tempDir } from '../helpers/cli.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
-const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid!;
+const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid;
 
 /**
  * A dead experiment whose plan appends "<sh pid> <executor pid>" to `log`, then sleeps `sleepS`
@@ -20,7 +20,13 @@ const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid!;
 async function deadExperimentWithPlan(state: string, log: string, sleepS: number): Promise<string> {
   const ledger = Ledger.open(state);
   try {
-    const e = ledger.registerExperiment({ name: 'dead-exp', pid: deadPid(), experimentCapUsd: 1, dailyCapUsd: 1, costPerRequestUsd: 0.001 });
+    const e = ledger.registerExperiment({
+      name: 'dead-exp',
+      pid: deadPid(),
+      experimentCapUsd: 1,
+      dailyCapUsd: 1,
+      costPerRequestUsd: 0.001,
+    });
     const script = 'echo "$$ $PPID" >> "$0"; [ "$(wc -l < "$0")" -gt 1 ] || sleep "$1"';
     await e.setRollbackPlan({ commands: [{ argv: ['sh', '-c', script, log, String(sleepS)], timeoutMs: 60_000 }] });
     expect(ledger.markDead().map((d) => d.id)).toEqual([e.id]);

@@ -62,7 +62,11 @@ describe('preflight refuses (exit 2) and injects nothing', () => {
     const dir = tempDir();
     target.healthy = false;
     try {
-      const file = writeFile(dir, 'e.yaml', `name: unhealthy\ntarget: { url: "${target.url}" }\nfault: { type: latency, latency: 10ms }\nschedule: { baseline: 2s, duration: 5s }\n`);
+      const file = writeFile(
+        dir,
+        'e.yaml',
+        `name: unhealthy\ntarget: { url: "${target.url}" }\nfault: { type: latency, latency: 10ms }\nschedule: { baseline: 2s, duration: 5s }\n`,
+      );
       const r = await runCli(['run', '--experiment', file, ...json(dir)]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.events.some((e) => e.type === 'phase' && e.phase === 'inject')).toBe(false);

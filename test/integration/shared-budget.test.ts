@@ -28,11 +28,14 @@ schedule: { warmup: 3s, baseline: 3s, duration: 40s, recoveryWindow: 1s }
     const before = target.count();
     const env = { GAMEDAY_DAILY_CAP_USD: '2', GAMEDAY_COST_PER_REQUEST_USD: '0.001' };
     const runs = Array.from({ length: 8 }, () =>
-      spawnCli(['run', '--experiment', file, '--budget', '1', '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0'], { env, timeoutMs: 150_000 }),
+      spawnCli(
+        ['run', '--experiment', file, '--budget', '1', '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0'],
+        { env, timeoutMs: 150_000 },
+      ),
     );
     const results = await Promise.all(runs.map((r) => r.done));
     const codes = results.map((r) => r.code);
-    for (const r of results) expect([0, 4], `${r.stderr} ${JSON.stringify(r.events.find((e) => e.type === "summary"))}`).toContain(r.code);
+    for (const r of results) expect([0, 4], `${r.stderr} ${JSON.stringify(r.events.find((e) => e.type === 'summary'))}`).toContain(r.code);
     expect(codes.filter((c) => c === 4).length).toBeGreaterThan(0);
 
     const reached = target.count() - before;

@@ -75,7 +75,8 @@ function generator(over: Partial<TrafficOptions> & Pick<TrafficOptions, 'targetU
   budget: MemoryBudget;
 } {
   const window = (over.window as RecordingWindow | undefined) ?? new RecordingWindow({ windowMs: 5000 });
-  const budget = (over.budget as MemoryBudget | undefined) ?? new MemoryBudget({ costPerRequestUsd: 0.001, experimentCapUsd: 1000, dayCapUsd: 1000 });
+  const budget =
+    (over.budget as MemoryBudget | undefined) ?? new MemoryBudget({ costPerRequestUsd: 0.001, experimentCapUsd: 1000, dayCapUsd: 1000 });
   const gen = new TrafficGenerator({ path: '/', timeoutMs: 2000, maxInFlight: 500, ...over, window, budget });
   generators.push(gen);
   return { gen, window, budget };
@@ -398,7 +399,9 @@ describe('TrafficGenerator', () => {
 describe('outcomeOfError', () => {
   it('maps transport errors to outcomes', () => {
     expect(outcomeOfError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe('refused');
-    expect(outcomeOfError(Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]), {}))).toBe('refused');
+    expect(outcomeOfError(Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]), {}))).toBe(
+      'refused',
+    );
     expect(outcomeOfError(Object.assign(new Error('x'), { code: 'UND_ERR_HEADERS_TIMEOUT' }))).toBe('timeout');
     expect(outcomeOfError(Object.assign(new Error('x'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))).toBe('timeout');
     expect(outcomeOfError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe('reset');

@@ -16,7 +16,12 @@ describe('watchdog', () => {
     const target = counting();
     const dir = tempDir();
     const state = join(dir, 'state');
-    const { file, marker } = commandFaultExperiment({ dir, name: 'killed-controller', targetUrl: target.url, schedule: '{ baseline: 2s, duration: 60s }' });
+    const { file, marker } = commandFaultExperiment({
+      dir,
+      name: 'killed-controller',
+      targetUrl: target.url,
+      schedule: '{ baseline: 2s, duration: 60s }',
+    });
     const run = spawnCli(['run', '--experiment', file, '--headless', '--output', 'json', '--state-dir', state, '--metrics-port', '0']);
     await run.waitForEvent((e) => e.type === 'phase' && e.phase === 'observe');
     expect(existsSync(marker)).toBe(true);

@@ -21,12 +21,9 @@ describe('newCrossings', () => {
     expect(newCrossings(totals({ experimentSpentUsd: 5 }), seen).map((c) => `${c.scope}:${c.thresholdPct}`)).toEqual(['experiment:50']);
     expect(newCrossings(totals({ experimentSpentUsd: 5.5 }), seen)).toEqual([]);
     // 0.1 + 0.7 style float sums must not miss a crossing
-    expect(newCrossings(totals({ experimentSpentUsd: 0.1 * 3 + 9.7, daySpentUsd: 80 }), seen).map((c) => `${c.scope}:${c.thresholdPct}`)).toEqual([
-      'experiment:80',
-      'experiment:100',
-      'day:50',
-      'day:80',
-    ]);
+    expect(
+      newCrossings(totals({ experimentSpentUsd: 0.1 * 3 + 9.7, daySpentUsd: 80 }), seen).map((c) => `${c.scope}:${c.thresholdPct}`),
+    ).toEqual(['experiment:80', 'experiment:100', 'day:50', 'day:80']);
   });
 });
 
@@ -54,7 +51,14 @@ describe('budgetView', () => {
 
 describe('estimateCost', () => {
   it('is rate × duration × cost, and says how long the money lasts', () => {
-    const e = estimateCost({ rps: 100, costPerRequestUsd: 0.001, baselineMs: 5_000, durationMs: 60_000, recoveryWindowMs: 5_000, availableUsd: 3 });
+    const e = estimateCost({
+      rps: 100,
+      costPerRequestUsd: 0.001,
+      baselineMs: 5_000,
+      durationMs: 60_000,
+      recoveryWindowMs: 5_000,
+      availableUsd: 3,
+    });
     expect(e.baselineUsd).toBeCloseTo(0.5, 9);
     expect(e.totalUsd).toBeCloseTo(7, 9);
     expect(e.coversBaseline).toBe(true);

@@ -21,7 +21,7 @@ import { textReporter } from '../../src/headless/text-reporter.ts';
 const NAME = 'evil\u001b[2J\u001b]0;pwned\u0007\u009b31mname\nFORGED: all clear';
 const NOTE = 'look\u001b[1A\rhere\u007f';
 // what a terminal would obey: C0 but the faces' own newlines, DEL, C1
-// eslint-disable-next-line no-control-regex
+
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 function capture() {
@@ -32,8 +32,21 @@ function capture() {
 }
 
 const summary: Summary = {
-  status: 'passed', exitCode: 0, experiment: NAME, experimentId: 'id1', spentUsd: 1, requests: 1000, detectionMs: null, recoveryMs: 10,
-  peakImpact: 0, trigger: 'duration', reason: `ran ${NAME}`, faultRemoved: true, recoveryVerified: true, durationMs: 5000, journalPath: null,
+  status: 'passed',
+  exitCode: 0,
+  experiment: NAME,
+  experimentId: 'id1',
+  spentUsd: 1,
+  requests: 1000,
+  detectionMs: null,
+  recoveryMs: 10,
+  peakImpact: 0,
+  trigger: 'duration',
+  reason: `ran ${NAME}`,
+  faultRemoved: true,
+  recoveryVerified: true,
+  durationMs: 5000,
+  journalPath: null,
 };
 const ts = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -68,8 +81,16 @@ describe('control characters are shown, not obeyed', () => {
 
   it('in the report', () => {
     const journal: Journal = {
-      version: 1, experimentId: 'id1', name: NAME, startedAt: 'now', plan: { targetUrl: 'http://127.0.0.1:1' },
-      events: [{ type: 'note', ts, text: NOTE, source: 'user' }, { type: 'summary', ts, ...summary }], summary,
+      version: 1,
+      experimentId: 'id1',
+      name: NAME,
+      startedAt: 'now',
+      plan: { targetUrl: 'http://127.0.0.1:1' },
+      events: [
+        { type: 'note', ts, text: NOTE, source: 'user' },
+        { type: 'summary', ts, ...summary },
+      ],
+      summary,
     };
     const text = renderReport(journal);
     expectNeutralised(text);
@@ -78,10 +99,27 @@ describe('control characters are shown, not obeyed', () => {
 
   it('in budget-status', () => {
     const status: BudgetStatus = {
-      stateDir: '/tmp/x', ledger: '/tmp/x/ledger.sqlite', day: { date: '2026-11-27', spentUsd: 1, reservedUsd: 0, capUsd: 500, remainingUsd: 499 },
+      stateDir: '/tmp/x',
+      ledger: '/tmp/x/ledger.sqlite',
+      day: { date: '2026-11-27', spentUsd: 1, reservedUsd: 0, capUsd: 500, remainingUsd: 499 },
       stopLatch: { latched: true, at: 'now', by: `me\u001b[2J` },
-      running: [{ id: 'r1', name: NAME, pid: 1, host: 'h\u009b', phase: 'observe', heartbeatAgeMs: 1, stale: false, reservedUsd: 0, spentUsd: 0, experimentCapUsd: 5 }],
-      experiments: [{ id: 'e1', name: NAME, status: 'passed', spentUsd: 1, startedAt: '2026-11-27T12:00:00.000Z', endedAt: null, pid: 1, host: 'h' }],
+      running: [
+        {
+          id: 'r1',
+          name: NAME,
+          pid: 1,
+          host: 'h\u009b',
+          phase: 'observe',
+          heartbeatAgeMs: 1,
+          stale: false,
+          reservedUsd: 0,
+          spentUsd: 0,
+          experimentCapUsd: 5,
+        },
+      ],
+      experiments: [
+        { id: 'e1', name: NAME, status: 'passed', spentUsd: 1, startedAt: '2026-11-27T12:00:00.000Z', endedAt: null, pid: 1, host: 'h' },
+      ],
     };
     expectNeutralised(formatBudgetStatus(status));
   });
@@ -94,8 +132,8 @@ describe('control characters are shown, not obeyed', () => {
     it('as a table and as JSON', async () => {
       const ledger = Ledger.open(dir);
       const h = ledger.registerExperiment({ name: NAME, experimentCapUsd: 5, dailyCapUsd: 20, costPerRequestUsd: 0.001 });
-      h.reserve(10);
-      h.finish('passed', 10);
+      await h.reserve(10);
+      await h.finish('passed', 10);
       ledger.close();
       for (const json of [false, true]) {
         const { out, text } = capture();

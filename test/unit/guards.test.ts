@@ -64,7 +64,11 @@ describe('evaluateGuards', () => {
   const fixed = (name: string, verdict: ReturnType<SloGuard['evaluate']>): SloGuard => ({ name, evaluate: () => verdict });
 
   it('merges values, collects breaches in order, and is ok only when every guard judged ok', () => {
-    const a = fixed('a', { status: 'breach', breaches: [{ sli: 'errorRate', value: 0.5, threshold: 0.01 }], values: { errorRate: 0.5, samples: 100 } });
+    const a = fixed('a', {
+      status: 'breach',
+      breaches: [{ sli: 'errorRate', value: 0.5, threshold: 0.01 }],
+      values: { errorRate: 0.5, samples: 100 },
+    });
     const b = fixed('b', { status: 'inconclusive', breaches: [], values: { healthFailures: 1 }, reason: 'no data' });
     const all = evaluateGuards([a, b], 0);
     expect(all.breaches).toEqual([{ sli: 'errorRate', value: 0.5, threshold: 0.01 }]);

@@ -110,8 +110,15 @@ describe('impactScore', () => {
 describe('impactBand', () => {
   it('bands: none < 1 ≤ low < 25 ≤ moderate < 60 ≤ high < 100 ≤ critical', () => {
     const cases: Array<[number, string]> = [
-      [0, 'none'], [0.99, 'none'], [1, 'low'], [24.9, 'low'], [25, 'moderate'], [59.9, 'moderate'],
-      [60, 'high'], [99.9, 'high'], [100, 'critical'],
+      [0, 'none'],
+      [0.99, 'none'],
+      [1, 'low'],
+      [24.9, 'low'],
+      [25, 'moderate'],
+      [59.9, 'moderate'],
+      [60, 'high'],
+      [99.9, 'high'],
+      [100, 'critical'],
     ];
     for (const [score, band] of cases) expect(impactBand(score), String(score)).toBe(band);
   });

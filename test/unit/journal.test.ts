@@ -1,7 +1,21 @@
 // The journal: checked before anything is spent, streamed to disk one event a line, read back with
 // every line validated and memory bounded.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -14,13 +28,58 @@ import { makeRedactor } from '../../src/headless/redact.ts';
 import { renderReport } from '../../src/headless/report-markdown.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
 
-const head = { experimentId: 'e1', name: 'exp', startedAt: '2026-01-01T00:00:00.000Z', plan: { targetUrl: 'http://127.0.0.1:1', fault: { type: 'latency' }, traffic: { rps: 10 }, slo: { p95LatencyMs: 500, errorRate: 0.01, availability: 0.99, healthFailures: 3 } } };
+const head = {
+  experimentId: 'e1',
+  name: 'exp',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  plan: {
+    targetUrl: 'http://127.0.0.1:1',
+    fault: { type: 'latency' },
+    traffic: { rps: 10 },
+    slo: { p95LatencyMs: 500, errorRate: 0.01, availability: 0.99, healthFailures: 3 },
+  },
+};
 const noRedact = (s: string) => s;
 
 const slis = (p95: number) => ({ p95LatencyMs: p95, errorRate: 0, availability: 1, healthFailures: 0, samples: 40, throughputRps: 10 });
-const budget = { costPerRequestUsd: 0.001, experimentSpentUsd: 0.1, experimentCapUsd: 50, daySpentUsd: 0.1, dayReservedUsd: 0, dayCapUsd: 500, requestsSent: 100, burnUsdPerMin: 0.6, timeToCapMs: null };
-const tick = (ts: number, score: number, p95 = 10): GamedayEvent => ({ type: 'tick', ts, phase: 'observe', slis: slis(p95), budget, impact: { score, band: 'low', driver: null, peak: score }, faultActive: true, byOutcome: { ok: 100, error: 0, timeout: 0, reset: 0, refused: 0 } });
-const summary: Summary = { status: 'passed', exitCode: 0, experiment: 'exp', experimentId: 'e1', spentUsd: 0.1, requests: 100, detectionMs: null, recoveryMs: 100, peakImpact: 40, trigger: 'duration', reason: 'duration reached; recovery verified', faultRemoved: true, recoveryVerified: true, durationMs: 5000, journalPath: '/j' };
+const budget = {
+  costPerRequestUsd: 0.001,
+  experimentSpentUsd: 0.1,
+  experimentCapUsd: 50,
+  daySpentUsd: 0.1,
+  dayReservedUsd: 0,
+  dayCapUsd: 500,
+  requestsSent: 100,
+  burnUsdPerMin: 0.6,
+  timeToCapMs: null,
+};
+const tick = (ts: number, score: number, p95 = 10): GamedayEvent => ({
+  type: 'tick',
+  ts,
+  phase: 'observe',
+  slis: slis(p95),
+  budget,
+  impact: { score, band: 'low', driver: null, peak: score },
+  faultActive: true,
+  byOutcome: { ok: 100, error: 0, timeout: 0, reset: 0, refused: 0 },
+});
+const summary: Summary = {
+  status: 'passed',
+  exitCode: 0,
+  experiment: 'exp',
+  experimentId: 'e1',
+  spentUsd: 0.1,
+  requests: 100,
+  detectionMs: null,
+  recoveryMs: 100,
+  peakImpact: 40,
+  trigger: 'duration',
+  reason: 'duration reached; recovery verified',
+  faultRemoved: true,
+  recoveryVerified: true,
+  durationMs: 5000,
+  journalPath: '/j',
+};
 const events: GamedayEvent[] = [
   { type: 'phase', ts: 1000, phase: 'preflight' },
   { type: 'phase', ts: 1100, phase: 'observe', detail: 'for 1s' },
@@ -48,7 +107,11 @@ async function refusal(path: string): Promise<string> {
   throw new Error(`readJournal(${path}) accepted it`);
 }
 
-const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (path: string) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('writing: NDJSON, append-only, streamed', () => {
   it('writes a header line, then each event as it happens, 0600', () => {
@@ -114,7 +177,10 @@ describe('writing: NDJSON, append-only, streamed', () => {
       w.record({ type: 'summary', ts: 999, ${JSON.stringify(summary).slice(1, -1)} });
       console.log(JSON.stringify({ problem: w.problem, complete: w.complete }));
     `;
-    const r = spawnSync('sh', ['-c', `ulimit -f 8; exec "${process.execPath}" --import tsx --input-type=module -e "$0"`, script], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync('sh', ['-c', `ulimit -f 8; exec "${process.execPath}" --import tsx --input-type=module -e "$0"`, script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.complete).toBe(false);
@@ -166,14 +232,35 @@ describe('reading', () => {
 
   it.each([
     ['{"version":1,"events":[]}', /experimentId: required[^]*summary: required/],
-    ['{"version":1,"experimentId":"a","name":"n","startedAt":"s","plan":{},"summary":null,"events":[null]}', /events\.0: .*expected object/],
-    [JSON.stringify({ version: 1, ...head, events: [], summary: { ...summary, spentUsd: '0.1' } }), /summary\.spentUsd: .*expected number, received string/],
-    [JSON.stringify({ version: 1, ...head, events: [{ type: 'tick', ts: 1, phase: 'observe' }], summary: null }), /events\.0\.slis: required/],
-    [`${JSON.stringify({ journal: 'gameday', version: 2, ...head })}\n${JSON.stringify(events[0])}\n{"type":"tick","ts":2,"phase":"observe"}\n`, /events\.1\.slis: required \(line 3\)/],
+    [
+      '{"version":1,"experimentId":"a","name":"n","startedAt":"s","plan":{},"summary":null,"events":[null]}',
+      /events\.0: .*expected object/,
+    ],
+    [
+      JSON.stringify({ version: 1, ...head, events: [], summary: { ...summary, spentUsd: '0.1' } }),
+      /summary\.spentUsd: .*expected number, received string/,
+    ],
+    [
+      JSON.stringify({ version: 1, ...head, events: [{ type: 'tick', ts: 1, phase: 'observe' }], summary: null }),
+      /events\.0\.slis: required/,
+    ],
+    [
+      `${JSON.stringify({ journal: 'gameday', version: 2, ...head })}\n${JSON.stringify(events[0])}\n{"type":"tick","ts":2,"phase":"observe"}\n`,
+      /events\.1\.slis: required \(line 3\)/,
+    ],
     [`${JSON.stringify({ journal: 'gameday', version: 2, ...head })}\n{"type":"meteor","ts":2}\n`, /events\.0\.type: .*line 2/],
-    [`${JSON.stringify({ journal: 'gameday', version: 2, ...head })}\nnot json\n{"type":"phase","ts":1,"phase":"done"}\n`, /line 2: not JSON/],
-    [`${JSON.stringify({ journal: 'gameday', version: 2, ...head, plan: { slo: { p95LatencyMs: 'fast' } } })}\n`, /header\.plan\.slo\.p95LatencyMs: .*\(line 1\)/],
-    [`${JSON.stringify({ journal: 'gameday', version: 2, ...head })}\n${JSON.stringify(events[7])}\n${JSON.stringify(events[0])}\n`, /line 3: an event after the summary/],
+    [
+      `${JSON.stringify({ journal: 'gameday', version: 2, ...head })}\nnot json\n{"type":"phase","ts":1,"phase":"done"}\n`,
+      /line 2: not JSON/,
+    ],
+    [
+      `${JSON.stringify({ journal: 'gameday', version: 2, ...head, plan: { slo: { p95LatencyMs: 'fast' } } })}\n`,
+      /header\.plan\.slo\.p95LatencyMs: .*\(line 1\)/,
+    ],
+    [
+      `${JSON.stringify({ journal: 'gameday', version: 2, ...head })}\n${JSON.stringify(events[7])}\n${JSON.stringify(events[0])}\n`,
+      /line 3: an event after the summary/,
+    ],
     ['{"journal":"gameday","version":7}\n', /journal version 7: this gameday reads versions 1 and 2/],
     ['[1,2]\n', /not a gameday journal/],
     ['', /empty/],
@@ -229,7 +316,15 @@ describe('checking --journal before anything is spent', () => {
     symlinkSync(ledger, join(elsewhere, 'sym.json'));
     symlinkSync(state, join(elsewhere, 'statelink'));
     linkSync(ledger, join(elsewhere, 'hard.json'));
-    for (const flag of [ledger, `${ledger}-wal`, `${ledger}-shm`, join(state, 'journals', '..', 'ledger.sqlite'), join(elsewhere, 'sym.json'), join(elsewhere, 'statelink', 'ledger.sqlite-wal'), join(elsewhere, 'hard.json')]) {
+    for (const flag of [
+      ledger,
+      `${ledger}-wal`,
+      `${ledger}-shm`,
+      join(state, 'journals', '..', 'ledger.sqlite'),
+      join(elsewhere, 'sym.json'),
+      join(elsewhere, 'statelink', 'ledger.sqlite-wal'),
+      join(elsewhere, 'hard.json'),
+    ]) {
       expect(problem(flag, state), flag).toMatch(/is the ledger/);
     }
     expect(readFileSync(ledger).equals(before)).toBe(true);

@@ -176,8 +176,8 @@ describe('how keys are written', () => {
   });
   it('the quit question and the note line name the keys that answer them', () => {
     const [yes, no] = /\((.)\/(.)\)$/.exec(QUIT_QUESTION)!.slice(1);
-    expect(bindingFor(yes!, flags(), 'confirm-quit', 'live')?.action).toBe('quit-yes');
-    expect(bindingFor(no!, flags(), 'confirm-quit', 'live')?.action).toBe('quit-no');
+    expect(bindingFor(yes, flags(), 'confirm-quit', 'live')?.action).toBe('quit-yes');
+    expect(bindingFor(no, flags(), 'confirm-quit', 'live')?.action).toBe('quit-no');
     expect(QUIT_QUESTION).toBe('Fault active — quit and roll back? (y/n)');
     expect(noteHint()).toBe('Enter adds · Esc cancels');
     expect(bindingFor('', flags({ return: true }), 'note', 'live')?.action).toBe('note-add');
@@ -189,7 +189,7 @@ describe('the README', () => {
   it('documents only keys the control room binds, each with help text', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('## The control room'), readme.indexOf('\n## ', readme.indexOf('## The control room') + 1));
-    const documented = [...section.matchAll(/`(.)`/g)].map((m) => m[1]!);
+    const documented = [...section.matchAll(/`(.)`/g)].map((m) => m[1]);
     expect(documented).toEqual(expect.arrayContaining(['x', '!', 'r', 'p', 'n', '?', 'q']));
     const helped = helpRows().flatMap((r) => r.keys);
     for (const k of documented) {

@@ -2,7 +2,20 @@
 // never readable by others, not even for the first connection after a 0644 ledger.
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -30,7 +43,12 @@ function header(f: string): { magic: string; wal: boolean; userVersion: number; 
   } finally {
     closeSync(fd);
   }
-  return { magic: h.subarray(0, 16).toString('latin1'), wal: h[18] === 2 && h[19] === 2, userVersion: h.readUInt32BE(60), applicationId: h.readUInt32BE(68) };
+  return {
+    magic: h.subarray(0, 16).toString('latin1'),
+    wal: h[18] === 2 && h[19] === 2,
+    userVersion: h.readUInt32BE(60),
+    applicationId: h.readUInt32BE(68),
+  };
 }
 
 const openError = (): LedgerError => {
@@ -48,7 +66,12 @@ describe('creating the ledger', () => {
     const ledger = Ledger.open(stateDir);
     try {
       // while the creating process still has it open, its header already says what it is
-      expect(header(file)).toEqual({ magic: 'SQLite format 3\0', wal: true, userVersion: SCHEMA_VERSION, applicationId: GAMEDAY_APPLICATION_ID });
+      expect(header(file)).toEqual({
+        magic: 'SQLite format 3\0',
+        wal: true,
+        userVersion: SCHEMA_VERSION,
+        applicationId: GAMEDAY_APPLICATION_ID,
+      });
       expect(mode(file)).toBe(0o600);
       // no temp file left behind
       expect(readdirSync(stateDir).filter((f) => !f.startsWith(`${LEDGER_FILE}-`) && f !== LEDGER_FILE)).toEqual([]);
@@ -78,7 +101,9 @@ describe('creating the ledger', () => {
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (err += d));
       const ready = new Promise<void>((r) => child.stdout.on('data', () => out.includes('ready') && r()));
-      const done = new Promise<{ code: number | null; out: string; err: string }>((r) => child.on('close', (code, signal) => r({ code, out, err: err + String(signal) })));
+      const done = new Promise<{ code: number | null; out: string; err: string }>((r) =>
+        child.on('close', (code, signal) => r({ code, out, err: err + String(signal) })),
+      );
       return { child, ready, done };
     });
     await Promise.all(children.map((c) => c.ready));
@@ -180,10 +205,17 @@ describe('modes', () => {
 
 /** Opens the file with plain better-sqlite3 in another process, counts experiments, closes. */
 function countInOtherProcess(f: string): number {
-  const r = spawnSync(process.execPath, ['-e', `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(f)}); console.log(d.prepare('SELECT count(*) FROM experiments').pluck().get()); d.close();`], {
-    cwd: resolve(import.meta.dirname, '../..'),
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(f)}); console.log(d.prepare('SELECT count(*) FROM experiments').pluck().get()); d.close();`,
+    ],
+    {
+      cwd: resolve(import.meta.dirname, '../..'),
+      encoding: 'utf8',
+    },
+  );
   expect(r.status, r.stderr).toBe(0);
   return Number(r.stdout.trim());
 }
@@ -236,7 +268,9 @@ describe('schema v2', () => {
       expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(check.pragma('application_id', { simple: true })).toBe(GAMEDAY_APPLICATION_ID);
       const cols = (check.pragma('table_info(experiments)') as Array<{ name: string }>).map((c) => c.name);
-      expect(cols).toEqual(expect.arrayContaining(['rollback_claim_host', 'rollback_claim_pid', 'rollback_claim_ms', 'rollback_lease_until_ms']));
+      expect(cols).toEqual(
+        expect.arrayContaining(['rollback_claim_host', 'rollback_claim_pid', 'rollback_claim_ms', 'rollback_lease_until_ms']),
+      );
     } finally {
       check.close();
     }

@@ -18,7 +18,7 @@ const spec = (over: Partial<ExperimentSpec> = {}): ExperimentSpec => ({
 });
 
 /** The pid of a process that has exited (and been reaped). */
-const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid!;
+const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid;
 
 let dir: string;
 let stateDir: string;
@@ -119,7 +119,14 @@ describe('dead controllers', () => {
 
     const dead = ledger.markDead(60_000);
     expect(dead).toHaveLength(1);
-    expect(dead[0]).toMatchObject({ id: a.id, name: 'doomed', status: 'dead', spentUsd: 0.5, reservedUsd: 0, rollbackPlan: { steps: ['remove-fault'], proxy: '127.0.0.1:7001' } });
+    expect(dead[0]).toMatchObject({
+      id: a.id,
+      name: 'doomed',
+      status: 'dead',
+      spentUsd: 0.5,
+      reservedUsd: 0,
+      rollbackPlan: { steps: ['remove-fault'], proxy: '127.0.0.1:7001' },
+    });
     expect(ledger.dayTotals()).toMatchObject({ spentUsd: 0.5, reservedUsd: 0 });
     expect(ledger.markDead(60_000)).toEqual([]);
     expect(ledger.awaitingRollback().map((e) => e.id)).toEqual([a.id]);

@@ -25,11 +25,21 @@ describe('decideOutcome', () => {
   });
 
   it('0 passed after a manual rollback (r): a person ended it early, the service recovered', () => {
-    expect(decideOutcome(facts({ ended: t('manual', 'rolled back by hand') }))).toMatchObject({ status: 'passed', exitCode: 0, reason: 'rolled back by hand; recovery verified' });
+    expect(decideOutcome(facts({ ended: t('manual', 'rolled back by hand') }))).toMatchObject({
+      status: 'passed',
+      exitCode: 0,
+      reason: 'rolled back by hand; recovery verified',
+    });
   });
 
   it('2 refused: preflight or the baseline refused; its reason, whatever else is known', () => {
-    const refused = facts({ refusal: 'preflight: target reachable: ECONNREFUSED', injectAttempted: false, rollback: null, recoveryVerified: null, urgentStop: t('signal', 'received SIGINT', true) });
+    const refused = facts({
+      refusal: 'preflight: target reachable: ECONNREFUSED',
+      injectAttempted: false,
+      rollback: null,
+      recoveryVerified: null,
+      urgentStop: t('signal', 'received SIGINT', true),
+    });
     expect(decideOutcome(refused)).toEqual({ status: 'refused', exitCode: 2, reason: 'preflight: target reachable: ECONNREFUSED' });
   });
 
@@ -42,17 +52,36 @@ describe('decideOutcome', () => {
   });
 
   it('4 budget: the cap stopped it, with the fault in or before anything went in', () => {
-    expect(decideOutcome(facts({ ended: t('budget', 'experiment budget reached') }))).toMatchObject({ status: 'budget', exitCode: 4, reason: 'experiment budget reached; recovery verified' });
-    const beforeInjecting = facts({ ended: t('budget', 'day budget reached'), injectAttempted: false, rollback: null, recoveryVerified: null });
+    expect(decideOutcome(facts({ ended: t('budget', 'experiment budget reached') }))).toMatchObject({
+      status: 'budget',
+      exitCode: 4,
+      reason: 'experiment budget reached; recovery verified',
+    });
+    const beforeInjecting = facts({
+      ended: t('budget', 'day budget reached'),
+      injectAttempted: false,
+      rollback: null,
+      recoveryVerified: null,
+    });
     expect(decideOutcome(beforeInjecting)).toEqual({ status: 'budget', exitCode: 4, reason: 'day budget reached; nothing was injected' });
   });
 
   it('5 stopped: an urgent stop outranks the trigger; its reason, verified by one probe or not', () => {
     const stop = t('emergency-stop', 'emergency stop (x key)', true);
-    expect(decideOutcome(facts({ ended: t('breach', 'SLO breached'), urgentStop: stop }))).toEqual({ status: 'stopped', exitCode: 5, reason: 'emergency stop (x key); recovery verified' });
-    expect(decideOutcome(facts({ ended: stop, urgentStop: stop, recoveryVerified: null }))).toMatchObject({ status: 'stopped', exitCode: 5, reason: 'emergency stop (x key)' });
+    expect(decideOutcome(facts({ ended: t('breach', 'SLO breached'), urgentStop: stop }))).toEqual({
+      status: 'stopped',
+      exitCode: 5,
+      reason: 'emergency stop (x key); recovery verified',
+    });
+    expect(decideOutcome(facts({ ended: stop, urgentStop: stop, recoveryVerified: null }))).toMatchObject({
+      status: 'stopped',
+      exitCode: 5,
+      reason: 'emergency stop (x key)',
+    });
     const signalled = t('signal', 'received SIGTERM', true);
-    expect(decideOutcome(facts({ ended: signalled, urgentStop: signalled, injectAttempted: false, rollback: null, recoveryVerified: null }))).toEqual({
+    expect(
+      decideOutcome(facts({ ended: signalled, urgentStop: signalled, injectAttempted: false, rollback: null, recoveryVerified: null })),
+    ).toEqual({
       status: 'stopped',
       exitCode: 5,
       reason: 'received SIGTERM; nothing was injected',
@@ -60,7 +89,11 @@ describe('decideOutcome', () => {
   });
 
   it('5 stopped: an engine error ends the run as a stop, even without an urgent stop asked for', () => {
-    expect(decideOutcome(facts({ ended: t('error', 'engine error: boom'), recoveryVerified: null }))).toEqual({ status: 'stopped', exitCode: 5, reason: 'engine error: boom' });
+    expect(decideOutcome(facts({ ended: t('error', 'engine error: boom'), recoveryVerified: null }))).toEqual({
+      status: 'stopped',
+      exitCode: 5,
+      reason: 'engine error: boom',
+    });
   });
 
   it('5 stopped outranks a recovery not verified: the stop was asked for, the probe said nothing', () => {
@@ -81,7 +114,11 @@ describe('decideOutcome', () => {
 
   it('6 rollback-failed: the fault is out but a later step failed', () => {
     const step = { ok: false, faultRemoved: true, failures: 'traffic-shift: no standby' };
-    expect(decideOutcome(facts({ rollback: step, recoveryVerified: null }))).toEqual({ status: 'rollback-failed', exitCode: 6, reason: 'rollback step failed: traffic-shift: no standby' });
+    expect(decideOutcome(facts({ rollback: step, recoveryVerified: null }))).toEqual({
+      status: 'rollback-failed',
+      exitCode: 6,
+      reason: 'rollback step failed: traffic-shift: no standby',
+    });
   });
 
   it('6 rollback-failed: the rollback itself threw', () => {
@@ -101,6 +138,10 @@ describe('decideOutcome', () => {
   });
 
   it('a recovery not judged (null) is no failure: a gentle trigger keeps its status, without the verified note', () => {
-    expect(decideOutcome(facts({ ended: t('breach', 'SLO breached'), recoveryVerified: null }))).toEqual({ status: 'breach', exitCode: 3, reason: 'SLO breached' });
+    expect(decideOutcome(facts({ ended: t('breach', 'SLO breached'), recoveryVerified: null }))).toEqual({
+      status: 'breach',
+      exitCode: 3,
+      reason: 'SLO breached',
+    });
   });
 });

@@ -5,7 +5,8 @@ import { ProcessKillDriver } from '../../src/faults/process-kill-driver.ts';
 import { tempDir, writeFile } from '../helpers/cli.ts';
 
 describe('process-kill preflight check of a pid file', () => {
-  const driverFor = (pid: number) => new ProcessKillDriver({ pidFile: writeFile(tempDir(), 'x.pid', `${pid}\n`), signal: 'SIGSTOP', timeoutMs: 1000 });
+  const driverFor = (pid: number) =>
+    new ProcessKillDriver({ pidFile: writeFile(tempDir(), 'x.pid', `${pid}\n`), signal: 'SIGSTOP', timeoutMs: 1000 });
 
   it('refuses pid 1 (init)', () => {
     expect(() => driverFor(1).check()).toThrow('refusing to signal pid 1 (init)');

@@ -30,13 +30,22 @@ describe('redaction', () => {
   it('keeps them out of the journal, which is written 0600', () => {
     const dir = tempDir();
     const path = join(dir, 'j.json');
-    const journal = JournalWriter.open(path, { experimentId: 'x', name: 'n', startedAt: 'now', plan: { rollback: [{ run: ['curl', '-H', 'token: s3cr3t-token'] }] } }, makeRedactor(['s3cr3t-token']));
+    const journal = JournalWriter.open(
+      path,
+      { experimentId: 'x', name: 'n', startedAt: 'now', plan: { rollback: [{ run: ['curl', '-H', 'token: s3cr3t-token'] }] } },
+      makeRedactor(['s3cr3t-token']),
+    );
     journal.record({ type: 'note', ts: 1, text: 'used s3cr3t-token', source: 'user' });
     journal.close();
     const text = readFileSync(path, 'utf8');
     expect(text).not.toContain('s3cr3t-token');
     expect(text).toContain('***');
-    expect(text.trim().split('\n').map((l) => JSON.parse(l).type)).toEqual([undefined, 'note']); // the header, then the event
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).type),
+    ).toEqual([undefined, 'note']); // the header, then the event
   });
 });
 
@@ -72,7 +81,14 @@ describe('URL passwords, by parsing', () => {
   });
 
   it('leaves text without credentials alone', () => {
-    for (const text of ['12:00:00.000 observe', 'http://user:@h/ (empty password)', 'see https://medium.com/@user/post', 'http://127.0.0.1:8080/a@b', 'mailto:a@b.c', 'C:\\x@y']) {
+    for (const text of [
+      '12:00:00.000 observe',
+      'http://user:@h/ (empty password)',
+      'see https://medium.com/@user/post',
+      'http://127.0.0.1:8080/a@b',
+      'mailto:a@b.c',
+      'C:\\x@y',
+    ]) {
       expect(redact(text)).toBe(text);
     }
   });

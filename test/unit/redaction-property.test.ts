@@ -16,7 +16,6 @@ import { textReporter } from '../../src/headless/text-reporter.ts';
 
 const CASES = 300;
 
-
 const ASCII = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i));
 const NON_ASCII = ['é', 'ß', 'Ω', 'ж', '日', '本', '☃', '🙂', '\u00a0', '€'];
 /** what ends a URL's authority (WHATWG) or a URL in free text: parsing alone cannot see past it */
@@ -25,7 +24,8 @@ const ENDS_AUTHORITY = new Set(['/', '?', '#', '\\', ' ', '\u00a0']);
 function randomSecret(next: () => number, min: number, max: number, alphabet: readonly string[]): string {
   const length = min + Math.floor(next() * (max - min + 1));
   let s = '';
-  for (let i = 0; i < length; i++) s += next() < 0.85 ? alphabet[Math.floor(next() * alphabet.length)] : NON_ASCII[Math.floor(next() * NON_ASCII.length)];
+  for (let i = 0; i < length; i++)
+    s += next() < 0.85 ? alphabet[Math.floor(next() * alphabet.length)] : NON_ASCII[Math.floor(next() * NON_ASCII.length)];
   return s;
 }
 
@@ -68,14 +68,34 @@ function capture() {
 function faces(url: string, token: string, redact: (t: string) => string): { name: string; output: string; json: boolean }[] {
   const ts = Date.UTC(2026, 10, 27, 12, 0, 0);
   const summary: Summary = {
-    status: 'rollback-failed', exitCode: 6, experiment: `exp-${token}`, experimentId: 'id1', spentUsd: 1, requests: 1000, detectionMs: 10, recoveryMs: null,
-    peakImpact: 100, trigger: 'breach', reason: `rollback failed: curl ${url}/restart said 401 for ${token}`, faultRemoved: false, recoveryVerified: false, durationMs: 5000, journalPath: null,
+    status: 'rollback-failed',
+    exitCode: 6,
+    experiment: `exp-${token}`,
+    experimentId: 'id1',
+    spentUsd: 1,
+    requests: 1000,
+    detectionMs: 10,
+    recoveryMs: null,
+    peakImpact: 100,
+    trigger: 'breach',
+    reason: `rollback failed: curl ${url}/restart said 401 for ${token}`,
+    faultRemoved: false,
+    recoveryVerified: false,
+    durationMs: 5000,
+    journalPath: null,
   };
   const events: GamedayEvent[] = [
     { type: 'phase', ts, phase: 'preflight', detail: `target ${url}` },
     { type: 'preflight', ts, check: 'target', ok: true, detail: `${url}/healthz answered in 3ms` },
     { type: 'note', ts, text: `token ${token} rotated; see ${url}`, source: 'user' },
-    { type: 'rollback', ts, step: 'command', result: 'failed', attempt: 1, message: `curl -H 'Authorization: Bearer ${token}' ${url}/restart: exit 22\nstderr: 401 for ${url}` },
+    {
+      type: 'rollback',
+      ts,
+      step: 'command',
+      result: 'failed',
+      attempt: 1,
+      message: `curl -H 'Authorization: Bearer ${token}' ${url}/restart: exit 22\nstderr: 401 for ${url}`,
+    },
     { type: 'error', ts, message: `connect ECONNREFUSED (${url})` },
     { type: 'summary', ts, ...summary },
   ];
@@ -89,17 +109,50 @@ function faces(url: string, token: string, redact: (t: string) => string): { nam
     ndjsonFace(e);
   }
 
-  const plan = { targetUrl: url, fault: { type: 'command', inject: ['curl', `${url}/break`], restore: ['curl', '-H', `token: ${token}`, url] }, traffic: { rps: 20 } };
+  const plan = {
+    targetUrl: url,
+    fault: { type: 'command', inject: ['curl', `${url}/break`], restore: ['curl', '-H', `token: ${token}`, url] },
+    traffic: { rps: 20 },
+  };
   const journal: Journal = { version: 1, experimentId: 'id1', name: `exp-${token}`, startedAt: 'now', plan, events, summary };
   const status: BudgetStatus = {
-    stateDir: '/tmp/x', ledger: '/tmp/x/ledger.sqlite', day: { date: '2026-11-27', spentUsd: 1, reservedUsd: 0, capUsd: 500, remainingUsd: 499 },
+    stateDir: '/tmp/x',
+    ledger: '/tmp/x/ledger.sqlite',
+    day: { date: '2026-11-27', spentUsd: 1, reservedUsd: 0, capUsd: 500, remainingUsd: 499 },
     stopLatch: { latched: false, at: null, by: null },
-    running: [{ id: 'r1', name: `live ${url}`, pid: 1, host: 'h', phase: 'observe', heartbeatAgeMs: 1, stale: false, reservedUsd: 0, spentUsd: 0, experimentCapUsd: 5 }],
-    experiments: [{ id: 'e1', name: `exp-${token}`, status: 'passed', spentUsd: 1, startedAt: '2026-11-27T12:00:00.000Z', endedAt: null, pid: 1, host: 'h' }],
+    running: [
+      {
+        id: 'r1',
+        name: `live ${url}`,
+        pid: 1,
+        host: 'h',
+        phase: 'observe',
+        heartbeatAgeMs: 1,
+        stale: false,
+        reservedUsd: 0,
+        spentUsd: 0,
+        experimentCapUsd: 5,
+      },
+    ],
+    experiments: [
+      {
+        id: 'e1',
+        name: `exp-${token}`,
+        status: 'passed',
+        spentUsd: 1,
+        startedAt: '2026-11-27T12:00:00.000Z',
+        endedAt: null,
+        pid: 1,
+        host: 'h',
+      },
+    ],
   };
   const configError = capture();
   printError(
-    new ConfigError([`--target: expected an http:// or https:// URL, got "${url}"`, `MY_API_TOKEN: "${token}" is not a number`], `experiment ${url}.yaml`),
+    new ConfigError(
+      [`--target: expected an http:// or https:// URL, got "${url}"`, `MY_API_TOKEN: "${token}" is not a number`],
+      `experiment ${url}.yaml`,
+    ),
     configError.out,
     redact,
   );
@@ -127,9 +180,15 @@ describe('redaction, property-style', () => {
       secrets.addArgv(['node', 'gameday', 'run', '--target', url]);
       secrets.addEnv({ MY_API_TOKEN: token, HOME: '/root' });
       for (const face of faces(url, token, makeRedactor(secrets))) {
-        for (const [what, secret] of [['password', password], ['token', token]]) {
+        for (const [what, secret] of [
+          ['password', password],
+          ['token', token],
+        ]) {
           const piece = leaks(face.output, secret, face.json);
-          if (piece !== null) expect.fail(`case ${i}: the ${what} ${JSON.stringify(secret)} leaks ${JSON.stringify(piece)} in the ${face.name}:\n${face.output}`);
+          if (piece !== null)
+            expect.fail(
+              `case ${i}: the ${what} ${JSON.stringify(secret)} leaks ${JSON.stringify(piece)} in the ${face.name}:\n${face.output}`,
+            );
         }
       }
     }
@@ -144,7 +203,10 @@ describe('redaction, property-style', () => {
       const url = `https://svc-${i}:${password}@10.0.0.${i % 250}:8443`;
       for (const face of faces(url, token, makeRedactor([token]))) {
         const piece = leaks(face.output, password, face.json);
-        if (piece !== null) expect.fail(`case ${i}: the password ${JSON.stringify(password)} leaks ${JSON.stringify(piece)} in the ${face.name}:\n${face.output}`);
+        if (piece !== null)
+          expect.fail(
+            `case ${i}: the password ${JSON.stringify(password)} leaks ${JSON.stringify(piece)} in the ${face.name}:\n${face.output}`,
+          );
       }
     }
   });

@@ -59,7 +59,12 @@ describe('reduce', () => {
   });
 
   it('the timeline: numbered entries for the events that have one, the oldest dropped past the limit', () => {
-    const notes: GamedayEvent[] = Array.from({ length: TIMELINE_MAX + 5 }, (_, i) => ({ type: 'note', ts: i, text: `n${i}`, source: 'user' }));
+    const notes: GamedayEvent[] = Array.from({ length: TIMELINE_MAX + 5 }, (_, i) => ({
+      type: 'note',
+      ts: i,
+      text: `n${i}`,
+      source: 'user',
+    }));
     const s = run([tick(0), ...notes]);
     expect(s.timeline).toHaveLength(TIMELINE_MAX);
     expect(s.timeline[0]).toMatchObject({ id: 6, text: 'note: n5' });

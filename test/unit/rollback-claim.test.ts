@@ -9,7 +9,7 @@ import { Ledger } from '../../src/budget/ledger.ts';
 import { planLeaseMs } from '../../src/engine/recovery.ts';
 
 /** The pid of a process that has exited (and been reaped). */
-const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid!;
+const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid;
 
 let dir: string;
 let ledger: Ledger;
@@ -83,9 +83,9 @@ describe('claimRollback', () => {
     expect(ledger.claimRollback(id, 10_000)).toEqual({ claimed: true });
   });
 
-  it('only a dead experiment with a plan not yet executed can be claimed', () => {
+  it('only a dead experiment with a plan not yet executed can be claimed', async () => {
     const live = ledger.registerExperiment({ name: 'live', experimentCapUsd: 1, dailyCapUsd: 1, costPerRequestUsd: 0.001 });
-    live.setRollbackPlan(plan);
+    await live.setRollbackPlan(plan);
     expect(ledger.claimRollback(live.id, 60_000)).toEqual({ claimed: false, holder: null });
     expect(ledger.claimRollback('nosuchid', 60_000)).toEqual({ claimed: false, holder: null });
   });
@@ -93,7 +93,16 @@ describe('claimRollback', () => {
 
 describe('planLeaseMs', () => {
   it('covers every command timing out on every attempt, the pauses between attempts, and a margin', () => {
-    const lease = planLeaseMs({ commands: [{ argv: ['a'], timeoutMs: 10_000 }, { argv: ['b'], timeoutMs: 5_000 }] }, 3, 250);
+    const lease = planLeaseMs(
+      {
+        commands: [
+          { argv: ['a'], timeoutMs: 10_000 },
+          { argv: ['b'], timeoutMs: 5_000 },
+        ],
+      },
+      3,
+      250,
+    );
     // each attempt: its timeout + the kill grace; pauses 250 + 500 per command
     const worst = 3 * (10_000 + 2_000) + 3 * (5_000 + 2_000) + 2 * (250 + 500);
     expect(lease).toBeGreaterThanOrEqual(worst);

@@ -21,7 +21,7 @@ describe('open-loop schedule', () => {
 
   it('agrees with sendTimeMs: exactly the requests with send time ≤ now are due', () => {
     let seed = 7;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let k = 0; k < 2000; k++) {
       const startMs = 1.7e12 + rand() * 1e6;
       const rps = 1 + rand() * 5000;

@@ -3,7 +3,6 @@ import { SloWindow } from '../../src/engine/slo-window.ts';
 import { percentile } from '../../src/engine/percentile.ts';
 import { rng } from '../helpers/rng.ts';
 
-
 const T0 = 1_700_000_000_000; // epoch-like times, as the engine uses
 
 describe('percentile (exact, nearest rank)', () => {
@@ -94,7 +93,14 @@ describe('SloWindow', () => {
 
   it('with zero samples: p95 0, error rate 0, availability 1', () => {
     const w = new SloWindow({ windowMs: 5000 });
-    expect(w.evaluate(T0, [], 0)).toEqual({ p95LatencyMs: 0, errorRate: 0, availability: 1, healthFailures: 0, samples: 0, throughputRps: 0 });
+    expect(w.evaluate(T0, [], 0)).toEqual({
+      p95LatencyMs: 0,
+      errorRate: 0,
+      availability: 1,
+      healthFailures: 0,
+      samples: 0,
+      throughputRps: 0,
+    });
   });
 
   it('throughput is completed requests per second of the window, or of the elapsed part', () => {
@@ -112,12 +118,20 @@ describe('SloWindow', () => {
     for (let i = 0; i < 1000; i++) w.record('ok', 10 + (i % 10), T0 + i * 4);
     const thresholdMs = 500;
     // 4 % slow in flight: not yet past the 95th percentile
-    const few = w.evaluate(T0 + 4000, Array.from({ length: 40 }, () => 600), 0);
+    const few = w.evaluate(
+      T0 + 4000,
+      Array.from({ length: 40 }, () => 600),
+      0,
+    );
     expect(few.p95LatencyMs).toBeLessThan(thresholdMs);
     expect(few.samples).toBe(1040);
     expect(few.availability).toBe(1); // in flight counts as answered
     // over 5 % slow: p95 is the in-flight age, above the threshold, with no response yet
-    const many = w.evaluate(T0 + 4000, Array.from({ length: 60 }, (_, i) => 600 + i), 0);
+    const many = w.evaluate(
+      T0 + 4000,
+      Array.from({ length: 60 }, (_, i) => 600 + i),
+      0,
+    );
     expect(many.p95LatencyMs).toBeGreaterThan(thresholdMs);
     expect(many.samples).toBe(1060);
     expect(many.throughputRps).toBeCloseTo(w.evaluate(T0 + 4000, [], 0).throughputRps, 9);

@@ -15,7 +15,16 @@ function setup() {
   let text = '';
   out.on('data', (d: Buffer) => (text += d.toString()));
   const report = textReporter(out, (t) => t.replaceAll('hunter2', '***'));
-  const tick = (ts: number, phase: Phase = 'observe'): GamedayEvent => ({ type: 'tick', ts, phase, faultActive: phase === 'observe', slis, budget, impact, byOutcome });
+  const tick = (ts: number, phase: Phase = 'observe'): GamedayEvent => ({
+    type: 'tick',
+    ts,
+    phase,
+    faultActive: phase === 'observe',
+    slis,
+    budget,
+    impact,
+    byOutcome,
+  });
   return { report, tick, lines: () => text.trimEnd().split('\n') };
 }
 
@@ -44,7 +53,23 @@ describe('textReporter', () => {
     const ts = Date.UTC(2026, 10, 27, 12, 0, 0);
     report({ type: 'note', ts, text: 'token hunter2 rotated', source: 'user' });
     report({ type: 'breach', ts, breaches: [{ sli: 'p95LatencyMs', value: 812, threshold: 500 }] });
-    const summary: Summary = { status: 'breach', exitCode: 3, experiment: 'x', experimentId: 'id1', spentUsd: 1.25, requests: 1250, detectionMs: 751, recoveryMs: 1275, peakImpact: 100, trigger: 'breach', reason: 'SLO breached', faultRemoved: true, recoveryVerified: true, durationMs: 9000, journalPath: null };
+    const summary: Summary = {
+      status: 'breach',
+      exitCode: 3,
+      experiment: 'x',
+      experimentId: 'id1',
+      spentUsd: 1.25,
+      requests: 1250,
+      detectionMs: 751,
+      recoveryMs: 1275,
+      peakImpact: 100,
+      trigger: 'breach',
+      reason: 'SLO breached',
+      faultRemoved: true,
+      recoveryVerified: true,
+      durationMs: 9000,
+      journalPath: null,
+    };
     report({ type: 'summary', ts, ...summary });
     report(tick(ts + 5_000));
     const out = lines();

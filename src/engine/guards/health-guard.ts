@@ -14,7 +14,11 @@ export class HealthGuard implements SloGuard {
   evaluate(): GuardVerdict {
     const healthFailures = this.failures();
     // samples 0: only health, which needs none, is judged
-    const breaches = findBreaches({ p95LatencyMs: 0, errorRate: 0, availability: 1, healthFailures, samples: 0, throughputRps: 0 }, this.thresholds, 1);
+    const breaches = findBreaches(
+      { p95LatencyMs: 0, errorRate: 0, availability: 1, healthFailures, samples: 0, throughputRps: 0 },
+      this.thresholds,
+      1,
+    );
     return { status: breaches.length ? 'breach' : 'ok', breaches, values: { healthFailures } };
   }
 }

@@ -4,7 +4,7 @@
 // the health prober are two, and more plug in here without touching the phases.
 import type { Breach, Slis } from '../slis.ts';
 
-export type GuardStatus = 'ok' | 'breach' | 'inconclusive';
+type GuardStatus = 'ok' | 'breach' | 'inconclusive';
 
 export interface GuardVerdict {
   status: GuardStatus;

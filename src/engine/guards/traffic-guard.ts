@@ -21,9 +21,20 @@ export class TrafficGuard implements SloGuard {
   evaluate(nowMs: number): GuardVerdict {
     const o = this.opts;
     const s = o.window.evaluate(nowMs, o.slowInFlightAges(nowMs, o.thresholds.p95LatencyMs), 0);
-    const values = { p95LatencyMs: s.p95LatencyMs, errorRate: s.errorRate, availability: s.availability, samples: s.samples, throughputRps: s.throughputRps };
+    const values = {
+      p95LatencyMs: s.p95LatencyMs,
+      errorRate: s.errorRate,
+      availability: s.availability,
+      samples: s.samples,
+      throughputRps: s.throughputRps,
+    };
     if (s.samples < o.minSamples) {
-      return { status: 'inconclusive', breaches: [], values, reason: `only ${s.samples} requests answered in the last ${formatDurationMs(o.window.windowMs)} (need ${o.minSamples})` };
+      return {
+        status: 'inconclusive',
+        breaches: [],
+        values,
+        reason: `only ${s.samples} requests answered in the last ${formatDurationMs(o.window.windowMs)} (need ${o.minSamples})`,
+      };
     }
     // health is the health guard's: judged here with 0 failures it never breaches
     const breaches = findBreaches(s, o.thresholds, o.minSamples);

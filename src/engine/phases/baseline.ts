@@ -57,6 +57,8 @@ export async function baseline(ctx: RunContext): Promise<void> {
   ctx.emit({
     type: 'note',
     source: 'engine',
-    text: `steady state holds: p95 ${Math.round(slis.p95LatencyMs)}ms, errors ${formatSli('errorRate', slis.errorRate)}, availability ${formatSli('availability', slis.availability)}`,
+    text:
+      `steady state holds: p95 ${Math.round(slis.p95LatencyMs)}ms, errors ${formatSli('errorRate', slis.errorRate)}, ` +
+      `availability ${formatSli('availability', slis.availability)}`,
   });
 }

@@ -20,5 +20,6 @@ export async function observe(ctx: RunContext): Promise<void> {
   const { durationMs } = ctx.plan.schedule;
   ctx.setPhase('observe', `for ${formatDurationMs(durationMs)}`);
   await ctx.waitFor(durationMs);
-  if (!ctx.ending) ctx.trigger = { trigger: 'duration', reason: `ran its full ${formatDurationMs(durationMs)} with SLOs held`, atMs: ctx.now() };
+  if (!ctx.ending)
+    ctx.trigger = { trigger: 'duration', reason: `ran its full ${formatDurationMs(durationMs)} with SLOs held`, atMs: ctx.now() };
 }

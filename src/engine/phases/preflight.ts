@@ -35,14 +35,25 @@ function checkBudget(ctx: RunContext): void {
   const leftUsd = availableUsd(totals);
   const { warmupMs, baselineMs, durationMs, recoveryWindowMs } = p.schedule;
   const runMs = warmupMs + baselineMs + durationMs + recoveryWindowMs;
-  const est = estimateCost({ rps: p.traffic.rps, costPerRequestUsd: p.budget.costPerRequestUsd, baselineMs: warmupMs + baselineMs, durationMs, recoveryWindowMs, availableUsd: leftUsd });
+  const est = estimateCost({
+    rps: p.traffic.rps,
+    costPerRequestUsd: p.budget.costPerRequestUsd,
+    baselineMs: warmupMs + baselineMs,
+    durationMs,
+    recoveryWindowMs,
+    availableUsd: leftUsd,
+  });
   const estimate = `estimated $${est.totalUsd.toFixed(2)} (${p.traffic.rps} rps × ${formatDurationMs(runMs)} × $${p.budget.costPerRequestUsd}); $${leftUsd.toFixed(2)} available`;
   const short =
     `baseline needs $${est.baselineUsd.toFixed(2)}, only $${Math.max(0, leftUsd).toFixed(2)} left (experiment cap $${totals.experimentCapUsd}, ` +
     `day $${totals.daySpentUsd.toFixed(2)} spent + $${totals.dayReservedUsd.toFixed(2)} held of $${totals.dayCapUsd})`;
   ctx.check('budget covers baseline', est.coversBaseline, est.coversBaseline ? estimate : short);
   if (!est.coversAll) {
-    ctx.emit({ type: 'note', source: 'engine', text: `budget covers about ${formatDurationMs(est.affordableMs)} of ${formatDurationMs(runMs)}: the run will stop at the cap` });
+    ctx.emit({
+      type: 'note',
+      source: 'engine',
+      text: `budget covers about ${formatDurationMs(est.affordableMs)} of ${formatDurationMs(runMs)}: the run will stop at the cap`,
+    });
   }
 }
 
@@ -66,6 +77,10 @@ export async function preflight(ctx: RunContext): Promise<void> {
   ctx.health = new HealthProber({ url: topo.healthUrl, intervalMs: p.health.intervalMs, timeoutMs: p.health.timeoutMs });
   const probe = await ctx.health.probeOnce();
   const answered = probe.status !== undefined;
-  ctx.check('target reachable', answered, answered ? `${topo.healthUrl} answered in ${Math.round(probe.latencyMs)}ms` : `${topo.healthUrl}: ${probe.error ?? 'no answer'}`);
+  ctx.check(
+    'target reachable',
+    answered,
+    answered ? `${topo.healthUrl} answered in ${Math.round(probe.latencyMs)}ms` : `${topo.healthUrl}: ${probe.error ?? 'no answer'}`,
+  );
   ctx.check('target healthy', probe.ok, `${topo.healthUrl} → HTTP ${probe.status}`);
 }

@@ -47,8 +47,15 @@ export async function rollback(ctx: RunContext, trigger: Trigger): Promise<Rollb
     }
   }
   if (!report.faultRemoved) {
-    ctx.emit({ type: 'error', fatal: true, message: `ROLLBACK FAILED: the fault may still be in place (${topo.driver.label}). Remove it by hand.` });
+    ctx.emit({
+      type: 'error',
+      fatal: true,
+      message: `ROLLBACK FAILED: the fault may still be in place (${topo.driver.label}). Remove it by hand.`,
+    });
   }
-  const failures = report.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`).join('; ');
+  const failures = report.steps
+    .filter((s) => !s.ok)
+    .map((s) => `${s.name}: ${s.error}`)
+    .join('; ');
   return { ok: report.ok, faultRemoved: report.faultRemoved, failures };
 }
