@@ -9,5 +9,7 @@ export default defineConfig({
     // not starve each other's event loops and turn into flaky timing failures.
     fileParallelism: false,
     reporters: ['default'],
+    // npm run coverage (off in npm test: it slows the timed integration tests)
+    coverage: { provider: 'v8', include: ['src/**', 'components/**'], reporter: ['text-summary', 'text'] },
   },
 });

@@ -8,7 +8,7 @@ import type { EventInput, GamedayEvent, Phase, RollbackTrigger } from './events.
 import type { SloGuard } from './guards/slo-guard.ts';
 import type { HealthProber } from './health.ts';
 import type { Trigger } from './outcome.ts';
-import type { Slis } from './slis.ts';
+import type { SloThresholds, Slis } from './slis.ts';
 import type { SloWindow } from './slo-window.ts';
 import type { Topology, WatchdogPlan } from './topology.ts';
 import type { BudgetExhaustion, TrafficGenerator } from './traffic.ts';
@@ -46,6 +46,8 @@ export interface RunDeps {
 
 export class RunContext {
   readonly plan: RunPlan;
+  /** the objectives, from the plan */
+  readonly thresholds: SloThresholds;
   phase: Phase = 'preflight';
   readonly startedAtMs: number;
   topology: Topology | null = null;
@@ -72,6 +74,13 @@ export class RunContext {
 
   constructor(readonly deps: RunDeps) {
     this.plan = deps.plan;
+    const s = deps.plan.slo;
+    this.thresholds = {
+      p95LatencyMs: s.p95LatencyMs,
+      errorRate: s.errorRate,
+      availability: s.availability,
+      healthFailures: s.healthFailures,
+    };
     this.startedAtMs = deps.clock();
   }
 

@@ -61,14 +61,7 @@ export class Monitor {
 
   private impact(judged: GuardsVerdict): ImpactView {
     const ctx = this.ctx;
-    const s = ctx.plan.slo;
-    const thresholds = {
-      p95LatencyMs: s.p95LatencyMs,
-      errorRate: s.errorRate,
-      availability: s.availability,
-      healthFailures: s.healthFailures,
-    };
-    const impact = ctx.baseline ? impactScore(ctx.baseline, judged.slis, thresholds) : { score: 0, driver: null };
+    const impact = ctx.baseline ? impactScore(ctx.baseline, judged.slis, ctx.thresholds) : { score: 0, driver: null };
     if (ctx.faultStartedAtMs !== null) ctx.peakImpact = Math.max(ctx.peakImpact, impact.score);
     return { score: impact.score, band: impactBand(impact.score), driver: impact.driver, peak: ctx.peakImpact };
   }

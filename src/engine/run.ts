@@ -54,12 +54,7 @@ export class ExperimentRun implements RunControls {
       publish: (e) => this.publish(e),
     });
     const slo = opts.plan.slo;
-    const thresholds = {
-      p95LatencyMs: slo.p95LatencyMs,
-      errorRate: slo.errorRate,
-      availability: slo.availability,
-      healthFailures: slo.healthFailures,
-    };
+    const { thresholds } = ctx;
     ctx.window = new SloWindow({ windowMs: slo.windowMs });
     ctx.guards = [
       new TrafficGuard({

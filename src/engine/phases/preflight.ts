@@ -11,7 +11,6 @@ import { toProxyFault } from '../topology.ts';
 function announce(ctx: RunContext, targetUrl?: string): void {
   const p = ctx.plan;
   const proxyFault = toProxyFault(p.fault);
-  const s = p.slo;
   ctx.emit({
     type: 'experiment',
     experiment: {
@@ -24,8 +23,8 @@ function announce(ctx: RunContext, targetUrl?: string): void {
       baselineMs: p.schedule.baselineMs,
       demo: p.targetUrl === undefined,
     },
-    thresholds: { p95LatencyMs: s.p95LatencyMs, errorRate: s.errorRate, availability: s.availability, healthFailures: s.healthFailures },
-    minSamples: s.minSamples,
+    thresholds: ctx.thresholds,
+    minSamples: p.slo.minSamples,
   });
 }
 
