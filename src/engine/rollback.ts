@@ -1,6 +1,6 @@
 // Rollback: remove the fault first, then the experiment's extra steps in order. Each step is retried;
 // a step that still fails is escalated (reported loudly) and the run ends with exit code 6.
-import { sleep } from './clock.ts';
+import { nowMs, sleep, type Clock } from './clock.ts';
 
 export interface RollbackStepRun {
   name: string;
@@ -46,34 +46,44 @@ export type StepListener = (e: {
 }) => void;
 
 /** One step, retried with a growing pause; never throws. */
-export async function runWithRetries(step: RollbackStepRun, policy: RollbackPolicy, on: StepListener): Promise<StepOutcome> {
-  const startedMs = performance.now();
+export async function runWithRetries(
+  step: RollbackStepRun,
+  policy: RollbackPolicy,
+  on: StepListener,
+  clock: Clock = nowMs,
+): Promise<StepOutcome> {
+  const startedMs = clock();
   let lastError = '';
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     on({ step: step.name, result: 'started', attempt });
     try {
       await step.run();
-      const durationMs = performance.now() - startedMs;
+      const durationMs = clock() - startedMs;
       on({ step: step.name, result: 'ok', attempt, durationMs });
       return { name: step.name, ok: true, attempts: attempt, durationMs };
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
-      on({ step: step.name, result: 'failed', attempt, durationMs: performance.now() - startedMs, message: lastError });
+      on({ step: step.name, result: 'failed', attempt, durationMs: clock() - startedMs, message: lastError });
       // Back off a little more each time: a control plane that just failed rarely recovers in 0 ms.
       if (attempt < policy.attempts) await sleep(backoffMs(policy.retryDelayMs, attempt));
     }
   }
-  return { name: step.name, ok: false, attempts: policy.attempts, durationMs: performance.now() - startedMs, error: lastError };
+  return { name: step.name, ok: false, attempts: policy.attempts, durationMs: clock() - startedMs, error: lastError };
 }
 
 /**
  * Runs every step even when an earlier one failed: a failed traffic shift must not stop a restart.
  * The critical steps (fault removal) come first.
  */
-export async function runRollback(steps: RollbackStepRun[], policy: RollbackPolicy, on: StepListener): Promise<RollbackReport> {
+export async function runRollback(
+  steps: RollbackStepRun[],
+  policy: RollbackPolicy,
+  on: StepListener,
+  clock: Clock = nowMs,
+): Promise<RollbackReport> {
   const ordered = [...steps.filter((s) => s.critical), ...steps.filter((s) => !s.critical)];
   const outcomes: StepOutcome[] = [];
-  for (const step of ordered) outcomes.push(await runWithRetries(step, policy, on));
+  for (const step of ordered) outcomes.push(await runWithRetries(step, policy, on, clock));
   const faultRemoved = outcomes.every((o, i) => !ordered[i].critical || o.ok);
   return { ok: outcomes.every((o) => o.ok), faultRemoved, steps: outcomes };
 }

@@ -35,8 +35,11 @@ function steps(ctx: RunContext): RollbackStepRun[] {
 export async function rollback(ctx: RunContext, trigger: Trigger): Promise<RollbackReport> {
   ctx.setPhase('rollback', trigger.reason);
   const topo = ctx.topology!;
-  const report = await runRollback(steps(ctx), ctx.plan.rollbackPolicy, (e) =>
-    ctx.emit({ type: 'rollback', ...e, trigger: e.result === 'started' && e.attempt === 1 ? trigger.trigger : undefined }),
+  const report = await runRollback(
+    steps(ctx),
+    ctx.plan.rollbackPolicy,
+    (e) => ctx.emit({ type: 'rollback', ...e, trigger: e.result === 'started' && e.attempt === 1 ? trigger.trigger : undefined }),
+    ctx.deps.clock,
   );
   if (report.faultRemoved && topo.rollbackPlan) {
     try {
