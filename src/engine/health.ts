@@ -3,6 +3,7 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { ClientRequest } from 'node:http';
 import type { Readable } from 'node:stream';
+import { nowMs, type Clock } from './clock.ts';
 
 /** Backstop: more of a probe's body than this is never taken in (nothing reads it today). */
 const MAX_BODY_BYTES = 4 * 1024;
@@ -21,6 +22,8 @@ export type HealthProberOptions = ({ /** the full health URL */ url: string } | 
   timeoutMs?: number;
   /** called after every scheduled probe (not for probeOnce); what it throws is ignored */
   onProbe?: (result: ProbeResult) => void;
+  /** the run's clock (latencies and the interval); default: the monotonic one */
+  clock?: Clock;
 };
 
 /** targetUrl + healthPath, with exactly one slash between them. */
@@ -33,6 +36,7 @@ export class HealthProber {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   private readonly onProbe?: (result: ProbeResult) => void;
+  private readonly clock: Clock;
   private readonly http: AxiosInstance;
   private failures = 0;
   private error: string | null = null;
@@ -46,6 +50,7 @@ export class HealthProber {
     this.intervalMs = opts.intervalMs ?? 1000;
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.onProbe = opts.onProbe;
+    this.clock = opts.clock ?? nowMs;
     // No proxies (a game day talks to the target directly), every status is an answer. The body is
     // never read: it comes as a stream that probeOnce closes at the headers (a buffered 200 MB body
     // once cost ~1 GB and the whole download). maxContentLength bounds anything that would read it.
@@ -92,21 +97,21 @@ export class HealthProber {
 
   /** One probe. Does not touch the consecutive-failure count (preflight uses it on its own). */
   async probeOnce(): Promise<ProbeResult> {
-    const startedMs = performance.now();
+    const startedMs = this.clock();
     try {
       // The axios timeout is per socket inactivity; the signal bounds the whole exchange.
       const res = await this.http.get(this.url, { signal: AbortSignal.timeout(this.timeoutMs) });
       discardBody(res);
-      const latencyMs = performance.now() - startedMs;
+      const latencyMs = this.clock() - startedMs;
       const ok = res.status >= 200 && res.status < 300;
       return ok ? { ok, status: res.status, latencyMs } : { ok, status: res.status, error: `HTTP ${res.status}`, latencyMs };
     } catch (err) {
-      return { ok: false, error: describeError(err, this.timeoutMs), latencyMs: performance.now() - startedMs };
+      return { ok: false, error: describeError(err, this.timeoutMs), latencyMs: this.clock() - startedMs };
     }
   }
 
   private loop(): void {
-    const startedMs = performance.now();
+    const startedMs = this.clock();
     const probe = this.probeOnce().then((result) => {
       if (!this.running) return;
       this.apply(result);
@@ -116,7 +121,7 @@ export class HealthProber {
         // A listener's bug must not stop the probing (the SLI would freeze at its last value).
       }
       // Next probe one interval after this one started, or at once if it took longer.
-      const waitMs = Math.max(0, this.intervalMs - (performance.now() - startedMs));
+      const waitMs = Math.max(0, this.intervalMs - (this.clock() - startedMs));
       this.timer = setTimeout(() => this.loop(), waitMs);
     });
     this.inProgress = probe;

@@ -73,7 +73,12 @@ export async function preflight(ctx: RunContext): Promise<void> {
   ctx.check('fault driver ready', true, topo.driver.label);
   if (topo.demo) announce(ctx, `${topo.targetUrl} (embedded demo)`);
 
-  ctx.health = new HealthProber({ url: topo.healthUrl, intervalMs: p.health.intervalMs, timeoutMs: p.health.timeoutMs });
+  ctx.health = new HealthProber({
+    url: topo.healthUrl,
+    intervalMs: p.health.intervalMs,
+    timeoutMs: p.health.timeoutMs,
+    clock: ctx.deps.clock,
+  });
   const probe = await ctx.health.probeOnce();
   const answered = probe.status !== undefined;
   ctx.check(
