@@ -1028,7 +1028,7 @@ async function benchKeypress(): Promise<void> {
 /**
  * In a child process: the real control room (renderControlRoom, App and its panes) on a fake 120×40
  * TTY, fed by a store that looks like a live observe phase; every 100 ms (longer than Ink's 1/12 s
- * frame) one tick-like update, as ExperimentRun.tickUnsafe makes (nowMs, slis, budget, impact,
+ * frame) one tick-like update, as the engine's tick (src/engine/monitor.ts) makes (nowMs, slis, budget, impact,
  * history point). CPU per update (process.cpuUsage) with the face, and without it (the anchor: the
  * same store updates with nobody rendering them). Prints one JSON line.
  */

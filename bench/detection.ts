@@ -149,7 +149,7 @@ async function replicaRun(): Promise<ReplicaFigures> {
 
   const startMs = nowMs();
   await traffic.start();
-  // gameday's evaluator, as run.ts's tick: window over 5 s plus in-flight requests already slow
+  // gameday's evaluator, as the engine's tick (monitor.ts): window over 5 s plus in-flight requests already slow
   const gameday = setInterval(() => {
     const t = nowMs();
     const slis = window.evaluate(t, traffic.slowInFlightAges(t, P95_SLO_MS), 0);

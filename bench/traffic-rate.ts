@@ -191,7 +191,7 @@ async function runStep(targetUrl: string, rps: number, stepMs: number, account: 
     lastLagMs = t;
   }, 20);
   await gen.start();
-  // as run.ts's tick: the SLIs (with in-flight ages) and the budget totals, every 250 ms
+  // as the engine's tick (monitor.ts): the SLIs (with in-flight ages) and the budget totals, every 250 ms
   const tick = setInterval(() => {
     const t = nowMs();
     window.evaluate(t, gen.slowInFlightAges(t, 500), 0);
