@@ -77,6 +77,7 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
       exitCode: s.summary?.exitCode,
       preflightCount: s.preflight.length,
       preflightFailed: s.preflight.some((c) => c.status === 'fail'),
+      guards: s.guards.length,
     })),
   );
   const keys = useKeys({ store, controls, onQuit, finished: run.finished });
@@ -89,6 +90,7 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
     view,
     preflightChecks: showPreflight ? Math.max(1, run.preflightCount) : 0,
     preflightPhase: run.phase === 'preflight',
+    guards: run.guards,
   });
   const { width } = layout;
 

@@ -2,13 +2,14 @@
 import { Text } from 'ink';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import { SLI_LABEL } from '../src/engine/slis.ts';
+import { SLI_LABEL, type SliName } from '../src/engine/slis.ts';
 import type { GamedayStore } from '../src/state/store.ts';
 import { barParts } from './bar.ts';
 import { BAND_COLOR, tone } from './colors.ts';
 import { fit } from './format.ts';
 import { innerWidth } from './layout.ts';
 import { Pane } from './Pane.tsx';
+import { shown } from './shown.ts';
 import { sparkline } from './sparkline.ts';
 
 export interface ImpactPaneProps {
@@ -48,7 +49,7 @@ export function ImpactPane({ store, width, bordered }: ImpactPaneProps) {
       </Text>
       <Text wrap="truncate-end">
         <Text dimColor>driven by </Text>
-        <Text bold>{impact.driver ? SLI_LABEL[impact.driver] : '—'}</Text>
+        <Text bold>{impact.driver ? shown(SLI_LABEL[impact.driver as SliName] ?? impact.driver) : '—'}</Text>
         <Text dimColor> · peak so far </Text>
         <Text bold>{String(peak)}</Text>
         <Text dimColor>/100</Text>

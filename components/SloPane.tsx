@@ -3,12 +3,23 @@
 import { Text } from 'ink';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import { SLI_LABEL, SLI_NAMES, formatSli, isBreaching, needsSamples, type SliName, type SloThresholds } from '../src/engine/slis.ts';
+import type { GuardView } from '../src/engine/events.ts';
+import {
+  SLI_LABEL,
+  SLI_NAMES,
+  formatGuardValue,
+  formatSli,
+  isBreaching,
+  needsSamples,
+  type SliName,
+  type SloThresholds,
+} from '../src/engine/slis.ts';
 import type { GamedayStore, SliPoint } from '../src/state/store.ts';
 import { SLI_STATE_COLOR, tone, type SliState } from './colors.ts';
 import { fit, int } from './format.ts';
 import { innerWidth } from './layout.ts';
 import { Pane } from './Pane.tsx';
+import { shown } from './shown.ts';
 import { sparkline } from './sparkline.ts';
 
 export interface SloPaneProps {
@@ -73,6 +84,62 @@ export function sliSparkline(sli: SliName, history: readonly SliPoint[], thresho
   return sparkline(values, { width, min: 0, max: top, reduce: 'max' });
 }
 
+/** One built-in SLI's line: its value, its objective, the last 60 s, and its state. */
+function SliRow(p: {
+  sli: SliName;
+  state: SliState;
+  value: number | undefined;
+  threshold: number;
+  history: readonly SliPoint[];
+  sparkWidth: number;
+}) {
+  const color = tone(SLI_STATE_COLOR[p.state]);
+  return (
+    <Text wrap="truncate-end">
+      <Text bold>{fit(SLI_LABEL[p.sli], COL.label)}</Text>
+      <Text bold color={color}>
+        {fit(p.value === undefined ? '—' : formatSli(p.sli, p.value), COL.value, 'right')}
+      </Text>
+      <Text>{'  '}</Text>
+      <Text dimColor>{fit(objectiveText(p.sli, p.threshold), COL.objective)}</Text>
+      <Text color={color}>{sliSparkline(p.sli, p.history, p.threshold, p.sparkWidth)}</Text>
+      <Text>{'  '}</Text>
+      <Text bold={p.state === 'breach'} inverse={p.state === 'breach'} color={color}>
+        {STATE_WORD[p.state]}
+      </Text>
+    </Text>
+  );
+}
+
+const GUARD_STATE: Record<GuardView['state'], SliState> = { ok: 'ok', breach: 'breach', inconclusive: 'unknown' };
+
+/** A PromQL guard's line: its value, its bound, the last 60 s, and its state (`?` when it cannot judge). */
+function GuardRow({ guard: g, history, sparkWidth }: { guard: GuardView; history: readonly SliPoint[]; sparkWidth: number }) {
+  const state = GUARD_STATE[g.state];
+  const color = tone(SLI_STATE_COLOR[state]);
+  const values = history.map((p) => p.guards?.[g.name] ?? NaN);
+  const finiteValues = values.filter((v) => Number.isFinite(v));
+  const spark =
+    g.kind === 'max'
+      ? sparkline(values, { width: sparkWidth, min: 0, max: Math.max(g.bound, ...finiteValues), reduce: 'max' })
+      : sparkline(values, { width: sparkWidth, min: Math.min(0, ...finiteValues), max: Math.max(g.bound, ...finiteValues), reduce: 'min' });
+  return (
+    <Text wrap="truncate-end">
+      <Text bold>{fit(shown(g.name), COL.label)}</Text>
+      <Text bold color={color}>
+        {fit(g.value === null ? '—' : formatGuardValue(g.value), COL.value, 'right')}
+      </Text>
+      <Text>{'  '}</Text>
+      <Text dimColor>{fit(`${g.kind === 'max' ? '≤' : '≥'} ${formatGuardValue(g.bound)}`, COL.objective)}</Text>
+      <Text color={color}>{spark}</Text>
+      <Text>{'  '}</Text>
+      <Text bold={state === 'breach'} inverse={state === 'breach'} color={color}>
+        {g.state === 'inconclusive' ? '?' : STATE_WORD[state]}
+      </Text>
+    </Text>
+  );
+}
+
 export function SloPane({ store, width, bordered, flexGrow, roomy = false }: SloPaneProps) {
   const s = useStore(
     store,
@@ -82,6 +149,7 @@ export function SloPane({ store, width, bordered, flexGrow, roomy = false }: Slo
       thresholds: st.thresholds,
       minSamples: st.minSamples,
       history: st.history,
+      guards: st.guards,
     })),
   );
   const inner = innerWidth(width, bordered);
@@ -114,26 +182,20 @@ export function SloPane({ store, width, bordered, flexGrow, roomy = false }: Slo
           '  ' +
           'state'}
       </Text>
-      {SLI_NAMES.map((sli, i) => {
-        const state = states[i];
-        const color = tone(SLI_STATE_COLOR[state]);
-        const value = s.slis ? formatSli(sli, s.slis[sli]) : '—';
-        return (
-          <Text key={sli} wrap="truncate-end">
-            <Text bold>{fit(SLI_LABEL[sli], COL.label)}</Text>
-            <Text bold color={color}>
-              {fit(value, COL.value, 'right')}
-            </Text>
-            <Text>{'  '}</Text>
-            <Text dimColor>{fit(objectiveText(sli, t[sli]), COL.objective)}</Text>
-            <Text color={color}>{sliSparkline(sli, s.history, t[sli], sparkWidth)}</Text>
-            <Text>{'  '}</Text>
-            <Text bold={state === 'breach'} inverse={state === 'breach'} color={color}>
-              {STATE_WORD[state]}
-            </Text>
-          </Text>
-        );
-      })}
+      {SLI_NAMES.map((sli, i) => (
+        <SliRow
+          key={sli}
+          sli={sli}
+          state={states[i]}
+          value={s.slis?.[sli]}
+          threshold={t[sli]}
+          history={s.history}
+          sparkWidth={sparkWidth}
+        />
+      ))}
+      {s.guards.map((g) => (
+        <GuardRow key={g.name} guard={g} history={s.history} sparkWidth={sparkWidth} />
+      ))}
       {roomy ? (
         <>
           <Text> </Text>

@@ -59,6 +59,8 @@ export interface LayoutInput extends TerminalSize {
   preflightChecks: number;
   /** nothing is measured yet: in one column, SLOs and impact give their room to the checklist */
   preflightPhase?: boolean;
+  /** PromQL guards: one more line each in the SLO pane */
+  guards?: number;
 }
 
 export interface Layout {
@@ -94,17 +96,17 @@ export function innerWidth(width: number, bordered: boolean): number {
 }
 
 /** lines inside the SLO pane */
-function sloLines(twoColumns: boolean, bordered: boolean): number {
-  return twoColumns && bordered ? SLO_LINES_ROOMY : SLO_LINES;
+function sloLines(twoColumns: boolean, bordered: boolean, guards: number): number {
+  return (twoColumns && bordered ? SLO_LINES_ROOMY : SLO_LINES) + guards;
 }
 
-function mainHeight(view: View, twoColumns: boolean, ov: number, mainPanes: Layout['mainPanes']): number {
+function mainHeight(view: View, twoColumns: boolean, ov: number, mainPanes: Layout['mainPanes'], guards: number): number {
   if (view === 'summary') return SUMMARY_LINES + ov;
   if (view === 'help') return HELP_LINES + ov;
   if (mainPanes === 'budget') return BUDGET_LINES + ov;
   return twoColumns
-    ? Math.max(BUDGET_LINES + ov + IMPACT_LINES + ov, sloLines(twoColumns, ov === 2) + ov)
-    : BUDGET_LINES + ov + SLO_LINES + ov + IMPACT_LINES + ov;
+    ? Math.max(BUDGET_LINES + ov + IMPACT_LINES + ov, sloLines(twoColumns, ov === 2, guards) + ov)
+    : BUDGET_LINES + ov + sloLines(false, ov === 2, guards) + ov + IMPACT_LINES + ov;
 }
 
 export function computeLayout(input: LayoutInput): Layout {
@@ -119,7 +121,8 @@ export function computeLayout(input: LayoutInput): Layout {
   const attempt = (bordered: boolean) => {
     const ov = paneOverhead(bordered);
     let preflightLines = wantsPreflight > 0 ? Math.max(1, wantsPreflight) : 0;
-    let left = bodyHeight - mainHeight(input.view, twoColumns, ov, mainPanes) - (preflightLines ? preflightLines + ov : 0);
+    let left =
+      bodyHeight - mainHeight(input.view, twoColumns, ov, mainPanes, input.guards ?? 0) - (preflightLines ? preflightLines + ov : 0);
     if (left < 0 && preflightLines > 1) {
       // the checklist gives way first: it summarises what does not fit
       const cut = Math.min(preflightLines - 1, -left);

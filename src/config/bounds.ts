@@ -70,7 +70,9 @@ export const sloWindow = positiveDuration.refine((ms) => ms <= MAX_SLO_WINDOW_MS
 export const retryDelay = duration.refine((ms) => ms <= MAX_RETRY_DELAY_MS, `at most ${MAX_RETRY_DELAY_MS / 1000}s`);
 
 export const fraction = z.number().min(0, 'at least 0').max(1, 'at most 1');
-export const rps = z.number().positive('must be more than 0').max(MAX_RPS, `at most ${MAX_RPS}`);
+/** 0: observe-only (no synthetic traffic, nothing spent), allowed when a PromQL guard watches (plan.ts). */
+export const rps = z.number().min(0, 'must not be negative').max(MAX_RPS, `at most ${MAX_RPS}`);
+export const MAX_GUARD_STREAK = 100;
 export const maxInFlight = z.number().int('a whole number').positive('at least 1').max(MAX_IN_FLIGHT, `at most ${MAX_IN_FLIGHT}`);
 export const p95LatencyMs = z.number().positive('must be more than 0').max(MAX_P95_LATENCY_MS, `at most ${MAX_P95_LATENCY_MS} (an hour)`);
 export const healthFailures = z

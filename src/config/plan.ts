@@ -4,7 +4,7 @@ import { ConfigError } from './errors.ts';
 import { experimentTypeFile, loadConfig, loadExperimentFile, parseDurationFlag, parseNumberFlag } from './load.ts';
 import { metricsPort, rps, usd } from './bounds.ts';
 import { formatDurationMs } from './duration.ts';
-import type { Config, Experiment, FaultSpec, RollbackStep } from './schema.ts';
+import type { Config, Experiment, FaultSpec, PromqlGuardSpec, RollbackStep } from './schema.ts';
 import type { SloThresholds } from '../engine/slis.ts';
 
 export interface RunFlags {
@@ -29,7 +29,17 @@ export interface RunPlan {
   traffic: { rps: number; path: string; method: 'GET' | 'HEAD' | 'POST'; timeoutMs: number; maxInFlight: number };
   fault: FaultSpec;
   rollback: RollbackStep[];
-  slo: SloThresholds & { windowMs: number; evaluateEveryMs: number; minSamples: number };
+  slo: SloThresholds & {
+    windowMs: number;
+    evaluateEveryMs: number;
+    minSamples: number;
+    /** PromQL guards */
+    queries: PromqlGuardSpec[];
+    inconclusiveLimit: number;
+    queryEveryMs: number;
+  };
+  /** where the PromQL guards ask; null without guards */
+  prometheus: { url: string; timeoutMs: number } | null;
   schedule: { warmupMs: number; baselineMs: number; durationMs: number; recoveryWindowMs: number; recoveryTimeoutMs: number };
   budget: { costPerRequestUsd: number; experimentCapUsd: number; dailyCapUsd: number };
   health: { intervalMs: number; timeoutMs: number };
@@ -125,6 +135,7 @@ function crossCheck(
   if (fault.type === 'command' && targetUrl === undefined)
     problems.push('fault.type: command needs a target (--target or target.url); the demo is driven through the proxy');
   if (fault.type === 'process-kill') problems.push(...processKillProblems(fault, targetUrl, ownFile));
+  problems.push(...guardProblems(config, experiment, parsed));
   return problems;
 }
 
@@ -184,7 +195,11 @@ function assemble(
       windowMs: slo.window,
       evaluateEveryMs: slo.evaluateEvery,
       minSamples: slo.minSamples,
+      queries: slo.queries,
+      inconclusiveLimit: slo.inconclusiveLimit,
+      queryEveryMs: slo.queryEvery,
     },
+    prometheus: slo.queries.length ? prometheusOf(config, experiment) : null,
     schedule: {
       warmupMs: experiment.schedule.warmup,
       baselineMs: experiment.schedule.baseline,
@@ -199,6 +214,28 @@ function assemble(
     metrics: config.metrics,
     stateDir: config.stateDir,
   };
+}
+
+/** The experiment's Prometheus, else the config's (file or GAMEDAY_PROMETHEUS_URL). */
+function prometheusOf(config: Config, experiment: Experiment): { url: string; timeoutMs: number } | null {
+  const p = experiment.prometheus ?? config.prometheus;
+  return p ? { url: p.url.replace(/\/+$/, ''), timeoutMs: p.timeout } : null;
+}
+
+/** PromQL guards need a Prometheus; observe-only runs (rps 0) need a guard to decide. */
+function guardProblems(config: Config, experiment: Experiment, parsed: ParsedFlags): string[] {
+  const problems: string[] = [];
+  const queries = experiment.slo?.queries ?? config.slo.queries;
+  if (queries.length && !prometheusOf(config, experiment)) {
+    problems.push('prometheus.url: required by slo.queries (in the experiment or config file, or GAMEDAY_PROMETHEUS_URL)');
+  }
+  const rpsValue = parsed.rps ?? experiment.traffic.rps ?? config.traffic.rps;
+  if (rpsValue === 0 && !queries.length) {
+    problems.push(
+      `${parsed.rps !== undefined ? '--rps' : 'traffic.rps'}: 0 (observe-only: no synthetic traffic) needs at least one slo.queries guard to watch the SLOs`,
+    );
+  }
+  return problems;
 }
 
 /**

@@ -21,12 +21,39 @@ import {
   rps,
   sloWindow,
   usd,
+  MAX_GUARD_STREAK,
 } from './bounds.ts';
+import { promqlProblem } from '../telemetry/promql.ts';
 
 // YAML reads `[sleep, 5]` or `[true]` as a number or a boolean: an argv wants them as text.
 const argvItem = z.union([z.string().min(1), z.number(), z.boolean()]).transform(String);
 const fitsTimer = (ms: unknown): ms is number => typeof ms === 'number' && ms >= 0 && ms <= MAX_TIMER_MS;
 const argv = z.array(argvItem).min(1, 'expected a command as a list: [program, arg, …]');
+
+/** A PromQL SLO guard: the query's value against its bound, breaching after `breachFor` results in a row. */
+const PromqlGuardSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,62}$/, 'a name of letters, digits and _ . : - (at most 63), starting with a letter'),
+    query: z
+      .string()
+      .max(4096, 'at most 4096 characters')
+      .superRefine((q, ctx) => {
+        const problem = promqlProblem(q);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    /** breach when the value is above */
+    max: z.number().finite().optional(),
+    /** breach when the value is below */
+    min: z.number().finite().optional(),
+    breachFor: z.number().int('a whole number').min(1, 'at least 1').max(MAX_GUARD_STREAK, `at most ${MAX_GUARD_STREAK}`).default(1),
+    /** several series: judge their max (or min) instead of calling the result inconclusive */
+    reduce: z.enum(['max', 'min']).optional(),
+  })
+  .refine((g) => (g.max === undefined) !== (g.min === undefined), {
+    path: ['max'],
+    message: 'give exactly one of max (breach when above) or min (breach when below)',
+  });
+export type PromqlGuardSpec = z.output<typeof PromqlGuardSchema>;
 
 const SloSchema = z.strictObject({
   p95LatencyMs,
@@ -37,6 +64,25 @@ const SloSchema = z.strictObject({
   evaluateEvery: positiveDuration,
   /** no verdict on fewer samples than this */
   minSamples,
+  /** PromQL guards, evaluated against `prometheus.url` */
+  queries: z.array(PromqlGuardSchema).superRefine((qs, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, q] of qs.entries()) {
+      if (seen.has(q.name))
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${q.name}" is used twice: each guard needs its own name` });
+      seen.add(q.name);
+    }
+  }),
+  /** consecutive inconclusive results of any guard (while the fault is in) that roll it back */
+  inconclusiveLimit: z.number().int('a whole number').min(1, 'at least 1').max(MAX_GUARD_STREAK, `at most ${MAX_GUARD_STREAK}`),
+  /** how often each PromQL guard asks */
+  queryEvery: positiveDuration.refine((ms) => ms >= 100 && ms <= 3_600_000, 'from 100ms to 1h'),
+});
+
+/** Where the PromQL guards ask; the bearer token comes from GAMEDAY_PROMETHEUS_TOKEN only. */
+const PrometheusSchema = z.strictObject({
+  url: httpUrl,
+  timeout: positiveDuration.refine((ms) => ms <= 60_000, 'at most 60s').default(2_000),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -67,6 +113,7 @@ export const ConfigSchema = z.strictObject({
     /** how long recovery may take before it is declared not verified */
     recoveryTimeout: positiveDuration,
   }),
+  prometheus: PrometheusSchema.optional(),
   stateDir: z.string().min(1).optional(),
 });
 export type Config = z.output<typeof ConfigSchema>;
@@ -79,6 +126,7 @@ export const ConfigFileSchema = z.strictObject({
   traffic: ConfigSchema.shape.traffic.partial().optional(),
   health: ConfigSchema.shape.health.partial().optional(),
   rollback: ConfigSchema.shape.rollback.partial().optional(),
+  prometheus: PrometheusSchema.partial().optional(),
   stateDir: z.string().min(1).optional(),
 });
 
@@ -165,6 +213,7 @@ export const ExperimentSchema = z.strictObject({
     })
     .default({ warmup: 1_000, baseline: 5_000, duration: 60_000, recoveryWindow: 5_000 }),
   slo: SloSchema.partial().optional(),
+  prometheus: PrometheusSchema.optional(),
   budget: z.strictObject({ budgetUsd: usd.optional() }).optional(),
   rollback: z.array(RollbackStepSchema).default([]),
   demo: z
@@ -172,7 +221,9 @@ export const ExperimentSchema = z.strictObject({
       timeout: positiveDuration.default(1_000),
       retries: z.number().int().min(0).max(5).default(1),
       fallback: z.boolean().default(false),
+      /** the demo API's own /metrics (prom-client), for a Prometheus to scrape; 0: a free port, told at start */
+      metricsPort: metricsPort.default(0),
     })
-    .default({ timeout: 1_000, retries: 1, fallback: false }),
+    .default({ timeout: 1_000, retries: 1, fallback: false, metricsPort: 0 }),
 });
 export type Experiment = z.output<typeof ExperimentSchema>;

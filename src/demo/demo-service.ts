@@ -11,6 +11,7 @@ import { Pool } from 'undici';
 import { describeFailure, runCommand } from '../faults/command-driver.ts';
 import { pidAlive } from '../faults/pid.ts';
 import { FaultProxy } from '../faults/proxy.ts';
+import { DemoMetrics } from './demo-metrics.ts';
 import { dependencyServer, listen, sendJson } from './pricing-server.ts';
 
 export interface DemoOptions {
@@ -24,6 +25,8 @@ export interface DemoOptions {
   host?: string;
   /** run the primary dependency as a process of its own, to be killed and restarted (process-kill) */
   primaryAsProcess?: boolean;
+  /** the API's /metrics port (0: a free one; default: none) */
+  metricsPort?: number;
 }
 
 interface DemoStats {
@@ -44,6 +47,8 @@ export interface Demo {
   proxy: FaultProxy;
   /** with primaryAsProcess: where its pid is, and the command that (re)starts it on the same port */
   primaryProcess: { pidFile: string; restart: string[] } | null;
+  /** the API's own /metrics; null when not asked for, or its port was taken */
+  metricsUrl: string | null;
   stats(): DemoStats;
   close(): Promise<void>;
 }
@@ -91,11 +96,19 @@ function dependencyCaller(pool: Pool, timeoutMs: number): () => Promise<Attempt>
 }
 
 /** The API (the target): a little work, the dependency with its retries, and the cached fallback if on. */
-function apiServer(attempt: () => Promise<Attempt>, o: { retries: number; fallback: boolean; counts: DemoStats }): http.Server {
+function apiServer(
+  attempt: () => Promise<Attempt>,
+  o: { retries: number; fallback: boolean; counts: DemoStats; metrics: DemoMetrics | null },
+): http.Server {
   let lastGood: Buffer | null = null;
   return http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
     if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) return sendJson(res, 200, '{"status":"ok"}');
     o.counts.apiRequests++;
+    if (o.metrics) {
+      const startedMs = performance.now();
+      const metrics = o.metrics;
+      res.once('finish', () => metrics.observe(res.statusCode, (performance.now() - startedMs) / 1000));
+    }
     void (async () => {
       await sleep(API_PROCESSING_MS);
       let result: Attempt = await attempt();
@@ -147,10 +160,14 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     const pool = new Pool(proxy.url, { keepAliveTimeout: 4_000, connect: { timeout: timeoutMs } });
     started.push({ close: () => pool.destroy() });
     const attempt = dependencyCaller(pool, timeoutMs);
-    const api = apiServer(attempt, { retries, fallback, counts });
+    const metrics = opts.metricsPort !== undefined ? new DemoMetrics() : null;
+    const metricsUrl = metrics ? await metrics.listen(host, opts.metricsPort!) : null;
+    if (metrics) started.push(metrics);
+    const api = apiServer(attempt, { retries, fallback, counts, metrics });
     const apiListener = await listen(api, host);
     started.push(apiListener);
     await warmUp(apiListener.url);
+    metrics?.reset();
     // The warm-up is not part of anybody's experiment (the proxy's own stats do include it).
     Object.assign(counts, { apiRequests: 0, primaryRequests: 0, standbyRequests: 0, fallbacks: 0 });
 
@@ -161,6 +178,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       standbyUrl: standby.url,
       proxy,
       primaryProcess: primaryProc && { pidFile: primaryProc.pidFile, restart: primaryProc.restart },
+      metricsUrl,
       stats: () => ({ ...counts }),
       close: closeAll,
     };

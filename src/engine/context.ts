@@ -57,6 +57,8 @@ export class RunContext {
   guards: SloGuard[] = [];
   ticker: NodeJS.Timeout | null = null;
   baseline: Slis | null = null;
+  /** the PromQL guards' values at the end of the baseline, by name */
+  guardBaseline: Record<string, number> = {};
   faultStartedAtMs: number | null = null;
   injectAttempted = false;
   faultRemoved = false;

@@ -1,12 +1,13 @@
 // The events an experiment emits: the NDJSON stream, the journal and the timeline are all made of these.
 import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
-import type { Breach, Outcome, SliName, SloThresholds, Slis } from './slis.ts';
+import type { Breach, Outcome, SloThresholds, Slis } from './slis.ts';
 
 export type Phase = 'preflight' | 'baseline' | 'inject' | 'observe' | 'rollback' | 'verify' | 'done';
 export const PHASES: readonly Phase[] = ['preflight', 'baseline', 'inject', 'observe', 'rollback', 'verify', 'done'];
 
 /** Why the fault is being rolled back. */
-export type RollbackTrigger = 'breach' | 'budget' | 'duration' | 'emergency-stop' | 'signal' | 'manual' | 'error';
+/** `slo-source`: a guard could not see (its metrics source failed inconclusiveLimit times in a row): fail closed. */
+export type RollbackTrigger = 'breach' | 'slo-source' | 'budget' | 'duration' | 'emergency-stop' | 'signal' | 'manual' | 'error';
 
 /** How the experiment ended; each status has one exit code (EXIT_CODE, from src/errors/exit-codes.ts). */
 export type RunStatus =
@@ -54,13 +55,26 @@ export interface ExperimentInfo {
   demo: boolean;
 }
 
+/** A PromQL guard as the faces show it, each tick. */
+export interface GuardView {
+  name: string;
+  /** the latest value it read; null before its first conclusive answer */
+  value: number | null;
+  bound: number;
+  kind: 'max' | 'min';
+  state: 'ok' | 'breach' | 'inconclusive';
+  /** why it could not judge (state inconclusive) */
+  reason?: string;
+}
+
 /** The fault in the world: in (injected), out (removed), paused and resumed by hand. */
 type FaultState = 'in' | 'out' | 'paused' | 'resumed';
 
 export interface ImpactView {
   score: number;
   band: ImpactBand;
-  driver: SliName | null;
+  /** the SLI (an SliName) or PromQL guard (its name) closest to its bound; null when nothing is degraded */
+  driver: string | null;
   peak: number;
 }
 export type ImpactBand = 'none' | 'low' | 'moderate' | 'high' | 'critical';
@@ -97,8 +111,10 @@ export type GamedayEvent =
       impact: ImpactView;
       faultActive: boolean;
       byOutcome: Record<Outcome, number>;
+      /** the PromQL guards (the built-in SLIs are in slis) */
+      guards: GuardView[];
     })
-  | (Base & { type: 'baseline'; slis: Slis })
+  | (Base & { type: 'baseline'; slis: Slis; guards: Record<string, number> })
   | (Base & { type: 'fault'; state: FaultState })
   | (Base & { type: 'breach'; breaches: Breach[] })
   | (Base & { type: 'budget'; scope: 'experiment' | 'day'; thresholdPct: number; spentUsd: number; capUsd: number })

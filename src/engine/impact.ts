@@ -1,13 +1,22 @@
 // The impact score: one number, 0–100, for how hard an experiment is hurting users right now.
-import type { ImpactBand } from './events.ts';
+import type { GuardView, ImpactBand } from './events.ts';
 import type { SliName, SloThresholds, Slis } from './slis.ts';
 import { SLI_NAMES } from './slis.ts';
 
 export interface Impact {
   score: number;
-  /** the SLI with the highest score; null when nothing is degraded */
-  driver: SliName | null;
+  /** the SLI (or PromQL guard, by name) with the highest score; null when nothing is degraded */
+  driver: string | null;
   perSli: Record<SliName, number>;
+}
+
+/** A PromQL guard's part in the score: its value now and at the baseline, against its bound. */
+export interface GuardImpact {
+  name: string;
+  baseline: number;
+  current: number;
+  bound: number;
+  kind: 'max' | 'min';
 }
 
 const clampPct = (x: number): number => (Number.isFinite(x) ? Math.min(100, Math.max(0, x)) : 0);
@@ -49,7 +58,7 @@ function healthScore(failures: number, threshold: number): number {
  * So 0 means "as at baseline", 100 means "at an SLO threshold" (a rollback is due), and the score
  * never falls as any one SLI degrades.
  */
-export function impactScore(baseline: Slis, current: Slis, slo: SloThresholds): Impact {
+export function impactScore(baseline: Slis, current: Slis, slo: SloThresholds, guards: readonly GuardImpact[] = []): Impact {
   const perSli: Record<SliName, number> = {
     p95LatencyMs: upwardScore(baseline.p95LatencyMs, current.p95LatencyMs, slo.p95LatencyMs),
     errorRate: upwardScore(baseline.errorRate, current.errorRate, slo.errorRate),
@@ -57,14 +66,31 @@ export function impactScore(baseline: Slis, current: Slis, slo: SloThresholds): 
     healthFailures: healthScore(current.healthFailures, slo.healthFailures),
   };
   let score = 0;
-  let driver: SliName | null = null;
+  let driver: string | null = null;
   for (const sli of SLI_NAMES) {
     if (perSli[sli] > score) {
       score = perSli[sli];
       driver = sli;
     }
   }
+  // a guard with a max degrades upwards like latency, one with a min downwards like availability
+  for (const g of guards) {
+    const s = g.kind === 'max' ? upwardScore(g.baseline, g.current, g.bound) : downwardScore(g.baseline, g.current, g.bound);
+    if (s > score) {
+      score = s;
+      driver = g.name;
+    }
+  }
   return { score, driver, perSli };
+}
+
+/** The PromQL guards that have a value now and one at the baseline. */
+export function guardImpacts(views: readonly GuardView[], baseline: Readonly<Record<string, number>>): GuardImpact[] {
+  return views.flatMap((v) =>
+    v.value === null || baseline[v.name] === undefined
+      ? []
+      : [{ name: v.name, baseline: baseline[v.name], current: v.value, bound: v.bound, kind: v.kind }],
+  );
 }
 
 /**

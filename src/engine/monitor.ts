@@ -5,7 +5,7 @@ import { BurnMeter, budgetView, newCrossings } from './budget-watch.ts';
 import type { RunContext } from './context.ts';
 import type { BudgetView, ImpactView } from './events.ts';
 import { evaluateGuards, type GuardsVerdict } from './guards/slo-guard.ts';
-import { impactBand, impactScore } from './impact.ts';
+import { guardImpacts, impactBand, impactScore } from './impact.ts';
 import { formatBreaches } from './slis.ts';
 
 export class Monitor {
@@ -47,6 +47,7 @@ export class Monitor {
     this.heartbeat();
     const impact = this.impact(judged);
     this.triggerOnBreach(judged, t);
+    this.triggerOnBlind(judged, t);
     if (ctx.phase === 'verify') this.trackRecovery(judged, t);
     ctx.emit({
       type: 'tick',
@@ -56,12 +57,15 @@ export class Monitor {
       impact,
       faultActive: ctx.faultStartedAtMs !== null && !ctx.faultRemoved,
       byOutcome: ctx.traffic ? ctx.traffic.stats().byOutcome : { ok: 0, error: 0, timeout: 0, reset: 0, refused: 0 },
+      guards: judged.views,
     });
   }
 
   private impact(judged: GuardsVerdict): ImpactView {
     const ctx = this.ctx;
-    const impact = ctx.baseline ? impactScore(ctx.baseline, judged.slis, ctx.thresholds) : { score: 0, driver: null };
+    const impact = ctx.baseline
+      ? impactScore(ctx.baseline, judged.slis, ctx.thresholds, guardImpacts(judged.views, ctx.guardBaseline))
+      : { score: 0, driver: null };
     if (ctx.faultStartedAtMs !== null) ctx.peakImpact = Math.max(ctx.peakImpact, impact.score);
     return { score: impact.score, band: impactBand(impact.score), driver: impact.driver, peak: ctx.peakImpact };
   }
@@ -73,6 +77,16 @@ export class Monitor {
     if (!faultIn || judged.breaches.length === 0 || ctx.ending) return;
     ctx.trigger = { trigger: 'breach', reason: `SLO breached: ${formatBreaches(judged.breaches)}`, atMs: t };
     ctx.emit({ type: 'breach', breaches: judged.breaches });
+    ctx.wakeUp();
+  }
+
+  /** Fail closed: a guard that cannot see while the fault is in ends the observation, as a breach would. */
+  private triggerOnBlind(judged: GuardsVerdict, t: number): void {
+    const ctx = this.ctx;
+    const faultIn = (ctx.phase === 'inject' || ctx.phase === 'observe') && ctx.faultStartedAtMs !== null;
+    if (!faultIn || judged.blind.length === 0 || ctx.ending) return;
+    ctx.trigger = { trigger: 'slo-source', reason: `SLO source failed: ${judged.blind.join('; ')}`, atMs: t };
+    ctx.emit({ type: 'error', fatal: true, message: ctx.trigger.reason });
     ctx.wakeUp();
   }
 

@@ -58,6 +58,8 @@ export function decideOutcome(f: OutcomeFacts): Outcome {
   if (f.recoveryVerified === false) {
     return outcome('rollback-failed', `recovery not verified within ${formatDurationMs(f.recoveryTimeoutMs)} after ${f.ended.reason}`);
   }
-  const status: RunStatus = f.ended.trigger === 'breach' ? 'breach' : f.ended.trigger === 'budget' ? 'budget' : 'passed';
+  // a guard that could not see is rolled back as a breach would be: exit 3 (fail closed)
+  const breach = f.ended.trigger === 'breach' || f.ended.trigger === 'slo-source';
+  const status: RunStatus = breach ? 'breach' : f.ended.trigger === 'budget' ? 'budget' : 'passed';
   return outcome(status, f.ended.reason + suffix);
 }

@@ -10,6 +10,7 @@ import { nowMs, type Clock } from './clock.ts';
 import { Refusal, RunContext, type ControllerLink } from './context.ts';
 import type { GamedayEvent, Summary } from './events.ts';
 import { HealthGuard } from './guards/health-guard.ts';
+import { PromqlGuard } from './guards/promql-guard.ts';
 import { TrafficGuard } from './guards/traffic-guard.ts';
 import { Monitor } from './monitor.ts';
 import { decideOutcome, type Outcome, type RollbackResult, type Trigger } from './outcome.ts';
@@ -35,6 +36,8 @@ export interface RunOptions {
   clock?: Clock;
   /** for tests: build the topology another way */
   topology?: (plan: RunPlan) => Promise<Topology>;
+  /** where GAMEDAY_PROMETHEUS_TOKEN is read; default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class ExperimentRun implements RunControls {
@@ -56,15 +59,33 @@ export class ExperimentRun implements RunControls {
     const slo = opts.plan.slo;
     const { thresholds } = ctx;
     ctx.window = new SloWindow({ windowMs: slo.windowMs });
-    ctx.guards = [
-      new TrafficGuard({
-        window: ctx.window,
-        thresholds,
-        minSamples: slo.minSamples,
-        slowInFlightAges: (t, thr) => ctx.traffic?.slowInFlightAges(t, thr) ?? [],
-      }),
-      new HealthGuard(() => ctx.health?.consecutiveFailures ?? 0, thresholds),
-    ];
+    // Observe-only (rps 0): no synthetic traffic, so no traffic guard; the PromQL guards decide.
+    const traffic =
+      opts.plan.traffic.rps > 0
+        ? [
+            new TrafficGuard({
+              window: ctx.window,
+              thresholds,
+              minSamples: slo.minSamples,
+              slowInFlightAges: (t, thr) => ctx.traffic?.slowInFlightAges(t, thr) ?? [],
+            }),
+          ]
+        : [];
+    const prometheus = opts.plan.prometheus;
+    const promql = prometheus
+      ? slo.queries.map(
+          (spec) =>
+            new PromqlGuard({
+              spec,
+              prometheus,
+              queryEveryMs: slo.queryEveryMs,
+              inconclusiveLimit: slo.inconclusiveLimit,
+              clock: ctx.deps.clock,
+              token: (opts.env ?? process.env).GAMEDAY_PROMETHEUS_TOKEN || undefined,
+            }),
+        )
+      : [];
+    ctx.guards = [...traffic, new HealthGuard(() => ctx.health?.consecutiveFailures ?? 0, thresholds), ...promql];
     this.ctx = ctx;
     this.monitor = new Monitor(ctx);
   }
@@ -188,6 +209,7 @@ export class ExperimentRun implements RunControls {
     ctx.ticker = null;
     // a probe in progress ends by its own timeout; nothing waits for it
     void ctx.health?.stop();
+    await Promise.all(ctx.guards.map((g) => g.stop?.() ?? Promise.resolve()));
     await ctx.traffic?.stop();
     try {
       await ctx.deps.budget.settle(ctx.traffic?.sentCount ?? 0);

@@ -28,11 +28,22 @@ export interface SloThresholds {
   healthFailures: number;
 }
 
-export interface Breach {
+/** A built-in SLI past its objective. */
+export interface SliBreach {
   sli: SliName;
   value: number;
   threshold: number;
 }
+
+/** A PromQL guard past its bound: above its max, or below its min. */
+export interface GuardBreach {
+  guard: string;
+  value: number;
+  threshold: number;
+  bound: 'max' | 'min';
+}
+
+export type Breach = SliBreach | GuardBreach;
 
 /** Whether one SLI breaks its objective: above for latency and errors, below for availability, reaching for health. */
 export function isBreaching(sli: SliName, value: number, threshold: number): boolean {
@@ -53,8 +64,8 @@ export function needsSamples(sli: SliName): boolean {
 }
 
 /** Which SLIs break their objective, in SLI_NAMES order. */
-export function findBreaches(slis: Slis, slo: SloThresholds, minSamples: number): Breach[] {
-  const breaches: Breach[] = [];
+export function findBreaches(slis: Slis, slo: SloThresholds, minSamples: number): SliBreach[] {
+  const breaches: SliBreach[] = [];
   for (const sli of SLI_NAMES) {
     if (needsSamples(sli) && slis.samples < minSamples) continue;
     if (isBreaching(sli, slis[sli], slo[sli])) breaches.push({ sli, value: slis[sli], threshold: slo[sli] });
@@ -83,7 +94,11 @@ export const SLI_LABEL: Record<SliName, string> = {
 };
 
 /** One broken objective for people: "p95 latency 812ms (limit 500ms)". */
+/** A guard's value for people: a few significant digits, whatever its unit. */
+export const formatGuardValue = (v: number): string => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));
+
 function formatBreach(b: Breach): string {
+  if ('guard' in b) return `${b.guard} ${formatGuardValue(b.value)} (${b.bound} ${formatGuardValue(b.threshold)})`;
   return `${SLI_LABEL[b.sli]} ${formatSli(b.sli, b.value)} (limit ${formatSli(b.sli, b.threshold)})`;
 }
 

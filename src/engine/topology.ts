@@ -64,6 +64,7 @@ async function demoTopology(plan: RunPlan): Promise<Topology> {
     retries: plan.demo.retries,
     fallback: plan.demo.fallback,
     primaryAsProcess: killsPrimary,
+    metricsPort: plan.demo.metricsPort,
   });
   try {
     let driver: FaultDriver;

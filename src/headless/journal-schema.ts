@@ -18,7 +18,7 @@ import { OUTCOMES, SLI_NAMES, type Breach, type Outcome, type SliName, type SloT
 const phase = z.enum(PHASES as [Phase, ...Phase[]]);
 const sliName = z.enum(SLI_NAMES as [SliName, ...SliName[]]);
 const runStatus = z.enum(Object.keys(EXIT_CODE) as [RunStatus, ...RunStatus[]]);
-const trigger = z.enum(['breach', 'budget', 'duration', 'emergency-stop', 'signal', 'manual', 'error']);
+const trigger = z.enum(['breach', 'slo-source', 'budget', 'duration', 'emergency-stop', 'signal', 'manual', 'error']);
 
 const SlisSchema = z.object({
   p95LatencyMs: z.number(),
@@ -44,7 +44,7 @@ const BudgetViewSchema = z.object({
 const ImpactViewSchema = z.object({
   score: z.number(),
   band: z.enum(['none', 'low', 'moderate', 'high', 'critical']),
-  driver: sliName.nullable(),
+  driver: z.string().nullable(),
   peak: z.number(),
 });
 
@@ -71,7 +71,19 @@ const ByOutcomeSchema = z
   .object(Object.fromEntries(OUTCOMES.map((o) => [o, z.number()])) as Record<Outcome, z.ZodNumber>)
   .default(Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>);
 
-const BreachSchema = z.object({ sli: sliName, value: z.number(), threshold: z.number() });
+const BreachSchema = z.union([
+  z.object({ sli: sliName, value: z.number(), threshold: z.number() }),
+  z.object({ guard: z.string(), value: z.number(), threshold: z.number(), bound: z.enum(['max', 'min']) }),
+]);
+
+const GuardViewSchema = z.object({
+  name: z.string(),
+  value: z.number().nullable(),
+  bound: z.number(),
+  kind: z.enum(['max', 'min']),
+  state: z.enum(['ok', 'breach', 'inconclusive']),
+  reason: z.string().optional(),
+});
 
 export const SummarySchema = z.object({
   status: runStatus,
@@ -104,8 +116,10 @@ export const EventSchema = z.discriminatedUnion('type', [
     impact: ImpactViewSchema,
     faultActive: z.boolean(),
     byOutcome: ByOutcomeSchema,
+    // journals from before the guards read as none
+    guards: z.array(GuardViewSchema).default([]),
   }),
-  z.object({ ts, type: z.literal('baseline'), slis: SlisSchema }),
+  z.object({ ts, type: z.literal('baseline'), slis: SlisSchema, guards: z.record(z.string(), z.number()).default({}) }),
   z.object({ ts, type: z.literal('fault'), state: z.enum(['in', 'out', 'paused', 'resumed']) }),
   z.object({ ts, type: z.literal('breach'), breaches: z.array(BreachSchema) }),
   z.object({

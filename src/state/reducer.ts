@@ -33,7 +33,7 @@ function apply(s: GamedayState, e: GamedayEvent): Partial<GamedayState> {
     case 'preflight':
       return { preflight: withCheck(s.preflight, e.check, e.ok, e.detail) };
     case 'baseline':
-      return { baseline: e.slis };
+      return { baseline: e.slis, guardBaseline: e.guards };
     case 'fault':
       if (e.state === 'in') return { faultActive: true, faultStartedAtMs: e.ts };
       if (e.state === 'out') return { faultActive: false, faultPaused: false };
@@ -41,6 +41,7 @@ function apply(s: GamedayState, e: GamedayEvent): Partial<GamedayState> {
     case 'tick': {
       // one point a tick, the last HISTORY_MS
       const point = {
+        ...(e.guards.length ? { guards: Object.fromEntries(e.guards.map((g) => [g.name, g.value])) } : {}),
         tMs: e.ts,
         p95LatencyMs: e.slis.p95LatencyMs,
         errorRate: e.slis.errorRate,
@@ -48,7 +49,13 @@ function apply(s: GamedayState, e: GamedayEvent): Partial<GamedayState> {
         healthFailures: e.slis.healthFailures,
         impact: e.impact.score,
       };
-      return { slis: e.slis, budget: e.budget, impact: e.impact, history: [...s.history.filter((h) => h.tMs >= e.ts - HISTORY_MS), point] };
+      return {
+        slis: e.slis,
+        budget: e.budget,
+        impact: e.impact,
+        guards: e.guards,
+        history: [...s.history.filter((h) => h.tMs >= e.ts - HISTORY_MS), point],
+      };
     }
     case 'rollback':
       return e.trigger && s.rollbackTrigger === null ? { rollbackTrigger: e.trigger } : {};

@@ -1,7 +1,7 @@
 // The faces' state: what the control room draws. Built only from the engine's events, by the pure
 // reducer (reducer.ts), so a journal rebuilds any screen; storeFace makes a store one more face.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { BudgetView, ExperimentInfo, GamedayEvent, ImpactView, Phase, RollbackTrigger, Summary } from '../engine/events.ts';
+import type { BudgetView, ExperimentInfo, GamedayEvent, GuardView, ImpactView, Phase, RollbackTrigger, Summary } from '../engine/events.ts';
 import { reduce } from './reducer.ts';
 import type { SloThresholds, Slis } from '../engine/slis.ts';
 
@@ -12,6 +12,8 @@ export interface SliPoint {
   availability: number;
   healthFailures: number;
   impact: number;
+  /** the PromQL guards' values, by name (null: no conclusive answer then) */
+  guards?: Record<string, number | null>;
 }
 
 export type TimelineKind = 'phase' | 'breach' | 'budget' | 'rollback' | 'note' | 'stop' | 'error' | 'preflight';
@@ -49,6 +51,10 @@ export interface GamedayState {
   minSamples: number;
   /** last 60 s of SLIs, one point per tick, oldest first */
   history: SliPoint[];
+  /** the PromQL guards, as the last tick saw them */
+  guards: GuardView[];
+  /** their values at the end of the baseline */
+  guardBaseline: Record<string, number>;
   budget: BudgetView;
   impact: ImpactView;
   preflight: PreflightCheck[];
@@ -77,6 +83,8 @@ export function initialState(): GamedayState {
     thresholds: { p95LatencyMs: 500, errorRate: 0.01, availability: 0.99, healthFailures: 3 },
     minSamples: 20,
     history: [],
+    guards: [],
+    guardBaseline: {},
     budget: {
       costPerRequestUsd: 0.001,
       experimentSpentUsd: 0,

@@ -13,6 +13,24 @@ export class RunMetrics {
     labelNames: ['scope'],
     registers: [this.registry],
   });
+  private readonly guardValue = new Gauge({
+    name: 'gameday_slo_guard_value',
+    help: "A PromQL SLO guard's latest value (absent until its first conclusive answer)",
+    labelNames: ['guard'],
+    registers: [this.registry],
+  });
+  private readonly guardBound = new Gauge({
+    name: 'gameday_slo_guard_bound',
+    help: "A PromQL SLO guard's bound: breach above a max, below a min",
+    labelNames: ['guard', 'kind'],
+    registers: [this.registry],
+  });
+  private readonly guardState = new Gauge({
+    name: 'gameday_slo_guard_state',
+    help: '1 for the state a PromQL SLO guard is in',
+    labelNames: ['guard', 'state'],
+    registers: [this.registry],
+  });
   private readonly budgetLimit = new Gauge({
     name: 'gameday_budget_limit_dollars',
     help: 'Budget cap, by scope',
@@ -87,6 +105,12 @@ export class RunMetrics {
         this.budgetLimit.set({ scope: 'experiment' }, e.budget.experimentCapUsd);
         this.budgetLimit.set({ scope: 'day' }, e.budget.dayCapUsd);
         for (const [o, n] of Object.entries(e.byOutcome)) this.requests.set({ outcome: o }, n);
+        for (const g of e.guards) {
+          if (g.value !== null) this.guardValue.set({ guard: g.name }, g.value);
+          this.guardBound.set({ guard: g.name, kind: g.kind }, g.bound);
+          for (const state of ['ok', 'breach', 'inconclusive'] as const)
+            this.guardState.set({ guard: g.name, state }, g.state === state ? 1 : 0);
+        }
         break;
       case 'rollback':
         if (e.trigger) this.trigger = e.trigger;

@@ -97,7 +97,7 @@ describe('process-kill against the embedded demo', () => {
     expect(s.trigger).toBe('breach');
     expect(s.faultRemoved).toBe(true);
     expect(s.recoveryVerified).toBe(true);
-    expect(r.events.some((e) => e.type === 'breach' && e.breaches.some((b) => b.sli === 'errorRate'))).toBe(true);
+    expect(r.events.some((e) => e.type === 'breach' && e.breaches.some((b) => 'sli' in b && b.sli === 'errorRate'))).toBe(true);
     expect(pricingProcesses(pid)).toEqual([]);
   });
 

@@ -57,7 +57,7 @@ schedule: { baseline: 3s, duration: 20s, recoveryWindow: 2s }
     const s = summaryOf(r);
     expect(r.code, r.stderr).toBe(3);
     const breach = r.events.find((e) => e.type === 'breach');
-    expect(breach && breach.type === 'breach' && breach.breaches.map((b) => b.sli)).toContain('errorRate');
+    expect(breach && breach.type === 'breach' && breach.breaches.map((b) => ('sli' in b ? b.sli : b.guard))).toContain('errorRate');
     expect(s.recoveryVerified).toBe(true);
   });
 

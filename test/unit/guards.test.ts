@@ -39,7 +39,7 @@ describe('TrafficGuard', () => {
     for (let i = 0; i < 20; i++) window.record(i < 2 ? 'error' : 'ok', 20, 1000 + i);
     const v = guard.evaluate(1100);
     expect(v.status).toBe('breach');
-    expect(v.breaches.map((b) => b.sli)).toEqual(['p95LatencyMs', 'errorRate']);
+    expect(v.breaches.map((b) => ('sli' in b ? b.sli : b.guard))).toEqual(['p95LatencyMs', 'errorRate']);
   });
 
   it('reset starts a fresh period: what came before counts for nothing', () => {

@@ -62,6 +62,7 @@ const tick = (ts: number, score: number, p95 = 10): GamedayEvent => ({
   impact: { score, band: 'low', driver: null, peak: score },
   faultActive: true,
   byOutcome: { ok: 100, error: 0, timeout: 0, reset: 0, refused: 0 },
+  guards: [],
 });
 const summary: Summary = {
   status: 'passed',

@@ -15,6 +15,7 @@ const tick = (ts: number): GamedayEvent => ({
   impact: { score: 3, band: 'low', driver: null, peak: 3 },
   faultActive: true,
   byOutcome: { ok: 1, error: 0, timeout: 0, reset: 0, refused: 0 },
+  guards: [],
 });
 const run = (events: GamedayEvent[]) => events.reduce(reduce, initialState());
 

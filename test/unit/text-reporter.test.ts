@@ -24,6 +24,7 @@ function setup() {
     budget,
     impact,
     byOutcome,
+    guards: [],
   });
   return { report, tick, lines: () => text.trimEnd().split('\n') };
 }

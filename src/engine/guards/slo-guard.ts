@@ -2,6 +2,7 @@
 // inconclusive (it cannot judge now: too few requests, a metrics source that did not answer) and
 // what it measured, for the panes. The engine runs a list of them; the synthetic-traffic window and
 // the health prober are two, and more plug in here without touching the phases.
+import type { GuardView } from '../events.ts';
 import type { Breach, Slis } from '../slis.ts';
 
 type GuardStatus = 'ok' | 'breach' | 'inconclusive';
@@ -14,6 +15,13 @@ export interface GuardVerdict {
   values: Partial<Slis>;
   /** why it could not judge (status 'inconclusive') */
   reason?: string;
+  /**
+   * Set when the guard has been unable to see for too long (inconclusiveLimit results in a row):
+   * with the fault in, the run fails closed and rolls back (trigger slo-source), saying this.
+   */
+  blind?: string;
+  /** for the faces, when the guard is not one of the built-in SLIs */
+  view?: GuardView;
 }
 
 export interface SloGuard {
@@ -21,6 +29,10 @@ export interface SloGuard {
   evaluate(nowMs: number): GuardVerdict;
   /** a fresh period (after the warmup, before verifying recovery): what came before counts for nothing */
   reset?(nowMs: number): void;
+  /** a guard that asks something outside (Prometheus) starts asking here, with the traffic … */
+  start?(): void;
+  /** … and stops at the run's end */
+  stop?(): Promise<void>;
 }
 
 export interface GuardsVerdict {
@@ -33,6 +45,10 @@ export interface GuardsVerdict {
   allOk: boolean;
   /** why guards could not judge, in guard order */
   inconclusive: string[];
+  /** guards that cannot see (see GuardVerdict.blind) */
+  blind: string[];
+  /** the PromQL guards, for the faces */
+  views: GuardView[];
 }
 
 const EMPTY_SLIS: Slis = { p95LatencyMs: 0, errorRate: 0, availability: 1, healthFailures: 0, samples: 0, throughputRps: 0 };
@@ -46,5 +62,7 @@ export function evaluateGuards(guards: readonly SloGuard[], nowMs: number): Guar
     slis: Object.assign({ ...EMPTY_SLIS }, ...verdicts.map((v) => v.values)) as Slis,
     allOk: verdicts.every((v) => v.status === 'ok'),
     inconclusive: verdicts.flatMap((v) => (v.status === 'inconclusive' ? [v.reason ?? 'inconclusive'] : [])),
+    blind: verdicts.flatMap((v) => (v.blind ? [v.blind] : [])),
+    views: verdicts.flatMap((v) => (v.view ? [v.view] : [])),
   };
 }

@@ -20,6 +20,11 @@ function onBudgetExhausted(ctx: RunContext, limitedBy: BudgetExhaustion): void {
 export async function startTraffic(ctx: RunContext, tick: () => void): Promise<void> {
   const p = ctx.plan;
   const topo = ctx.topology!;
+  ctx.health!.start();
+  for (const g of ctx.guards) g.start?.();
+  ctx.ticker = setInterval(tick, p.slo.evaluateEveryMs);
+  // observe-only: nothing sent, nothing spent
+  if (p.traffic.rps === 0) return;
   ctx.traffic = new TrafficGenerator({
     targetUrl: topo.trafficUrl,
     path: p.traffic.path,
@@ -32,8 +37,6 @@ export async function startTraffic(ctx: RunContext, tick: () => void): Promise<v
     now: ctx.deps.clock,
     onBudgetExhausted: (limitedBy) => onBudgetExhausted(ctx, limitedBy),
   });
-  ctx.health!.start();
-  ctx.ticker = setInterval(tick, p.slo.evaluateEveryMs);
   await ctx.traffic.start();
 }
 
@@ -49,11 +52,13 @@ export async function baseline(ctx: RunContext): Promise<void> {
   // Stopped during the baseline (budget, signal, emergency stop): nothing goes in; the status says
   // why (a budget limit is exit 4 even before injection).
   if (ctx.stop) return;
-  const { slis, breaches, inconclusive } = evaluateGuards(ctx.guards, ctx.now());
+  const { slis, breaches, inconclusive, views } = evaluateGuards(ctx.guards, ctx.now());
+  // every guard must answer, and within its bound: a guard that cannot see now would not see a breach
   if (inconclusive.length) throw new Refusal(`baseline: ${inconclusive.join('; ')}`);
   if (breaches.length) throw new Refusal(`baseline: steady state does not hold: ${formatBreaches(breaches)}`);
   ctx.baseline = slis;
-  ctx.emit({ type: 'baseline', slis });
+  ctx.guardBaseline = Object.fromEntries(views.flatMap((v) => (v.value === null ? [] : [[v.name, v.value]])));
+  ctx.emit({ type: 'baseline', slis, guards: ctx.guardBaseline });
   ctx.emit({
     type: 'note',
     source: 'engine',

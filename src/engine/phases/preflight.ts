@@ -71,7 +71,17 @@ export async function preflight(ctx: RunContext): Promise<void> {
   }
   const topo = ctx.topology!;
   ctx.check('fault driver ready', true, topo.driver.label);
-  if (topo.demo) announce(ctx, `${topo.targetUrl} (embedded demo)`);
+  if (topo.demo) {
+    announce(ctx, `${topo.targetUrl} (embedded demo)`);
+    const m = topo.demo.metricsUrl;
+    ctx.emit({
+      type: 'note',
+      source: 'engine',
+      text: m
+        ? `the demo's request metrics, for a Prometheus to scrape: ${m}`
+        : `the demo's metrics port ${p.demo.metricsPort} is taken: no demo metrics`,
+    });
+  }
 
   ctx.health = new HealthProber({
     url: topo.healthUrl,
