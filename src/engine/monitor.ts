@@ -92,11 +92,13 @@ export class Monitor {
 
   /**
    * Recovery holds while every guard holds. A guard that cannot judge for want of traffic (the
-   * budget ran out) does not hold it back: the other guards still judge.
+   * budget ran out), or because its source failed and that is why the fault came out (slo-source),
+   * does not hold it back: the other guards still judge.
    */
   private trackRecovery(judged: GuardsVerdict, t: number): void {
     const ctx = this.ctx;
-    const good = judged.breaches.length === 0 && (judged.allOk || ctx.budgetExhausted !== null);
+    const blindSource = ctx.trigger?.trigger === 'slo-source';
+    const good = judged.breaches.length === 0 && (judged.allOk || ctx.budgetExhausted !== null || blindSource);
     if (!good) ctx.goodSinceMs = null;
     else ctx.goodSinceMs ??= t;
   }

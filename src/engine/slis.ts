@@ -36,7 +36,7 @@ export interface SliBreach {
 }
 
 /** A PromQL guard past its bound: above its max, or below its min. */
-export interface GuardBreach {
+interface GuardBreach {
   guard: string;
   value: number;
   threshold: number;

@@ -36,7 +36,7 @@ export function describeWith(binaries: string[], name: string, fn: () => void): 
 }
 
 /** A port nothing listens on right now (the kernel's pick, then let go). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -201,4 +201,16 @@ export async function queryProm(
   };
   if (body.status !== 'success') throw new Error(`query failed: ${JSON.stringify(body)}`);
   return body.data.result;
+}
+
+/**
+ * Until Prometheus has tried to scrape `job` at least once (up{job} has a sample, 0 or 1): its
+ * discovery hands the targets to the scrape loops only after a few seconds.
+ */
+export async function waitForScrapes(promUrl: string, job: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await queryProm(promUrl, `up{job=${JSON.stringify(job)}}`)).length === 0) {
+    if (Date.now() > deadline) throw new Error(`Prometheus did not scrape ${job} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -32,7 +32,12 @@ export async function verify(ctx: RunContext, trigger: Trigger): Promise<Verific
   while (ctx.now() - startedMs < recoveryTimeoutMs) {
     if (ctx.urgentStop) return { verified: null, atMs: null };
     if (ctx.goodSinceMs !== null && ctx.now() - ctx.goodSinceMs >= recoveryWindowMs) {
-      ctx.emit({ type: 'note', source: 'engine', text: `recovery verified: SLIs within SLOs for ${formatDurationMs(recoveryWindowMs)}` });
+      const without = trigger.trigger === 'slo-source' ? ' (without the guards that cannot see)' : '';
+      ctx.emit({
+        type: 'note',
+        source: 'engine',
+        text: `recovery verified: SLIs within SLOs for ${formatDurationMs(recoveryWindowMs)}${without}`,
+      });
       return { verified: true, atMs: ctx.now() };
     }
     await sleep(Math.min(50, ctx.plan.slo.evaluateEveryMs));
