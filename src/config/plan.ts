@@ -37,6 +37,8 @@ export interface RunPlan {
   demo: Experiment['demo'];
   metrics: { port: number; host: string };
   stateDir: string | undefined;
+  /** null: no Alertmanager notifications */
+  alertmanager: { urls: string[]; resendEveryMs: number } | null;
 }
 
 const DEFAULT_EXPERIMENT_TYPE = 'latency';
@@ -198,6 +200,7 @@ function assemble(
     demo: experiment.demo,
     metrics: config.metrics,
     stateDir: config.stateDir,
+    alertmanager: config.alertmanager ? { urls: config.alertmanager.urls, resendEveryMs: config.alertmanager.resendEvery } : null,
   };
 }
 

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import {
   MAX_TIMER_MS,
+  alertmanagerUrls,
   duration,
   fraction,
   healthFailures,
@@ -16,6 +17,7 @@ import {
   pid,
   positiveDuration,
   rateKbps,
+  resendEvery,
   retryDelay,
   rollbackAttempts,
   rps,
@@ -38,6 +40,9 @@ const SloSchema = z.strictObject({
   /** no verdict on fewer samples than this */
   minSamples,
 });
+
+/** Where the run's alerts go (src/telemetry/alertmanager.ts); absent: nowhere. */
+const AlertmanagerSchema = z.strictObject({ urls: alertmanagerUrls, resendEvery: resendEvery.default(30_000) });
 
 export const ConfigSchema = z.strictObject({
   budget: z.strictObject({
@@ -68,6 +73,7 @@ export const ConfigSchema = z.strictObject({
     recoveryTimeout: positiveDuration,
   }),
   stateDir: z.string().min(1).optional(),
+  alertmanager: AlertmanagerSchema.optional(),
 });
 export type Config = z.output<typeof ConfigSchema>;
 
@@ -80,6 +86,8 @@ export const ConfigFileSchema = z.strictObject({
   health: ConfigSchema.shape.health.partial().optional(),
   rollback: ConfigSchema.shape.rollback.partial().optional(),
   stateDir: z.string().min(1).optional(),
+  // the URLs may come from GAMEDAY_ALERTMANAGER_URL; the merged config must have them
+  alertmanager: AlertmanagerSchema.partial().optional(),
 });
 
 const ProxySchema = z.strictObject({ listen: hostPort, upstream: httpUrl });
