@@ -7,9 +7,12 @@ import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
 import { printError } from '../errors/report.ts';
 import { printable } from '../headless/printable.ts';
 import { makeRedactor } from '../headless/redact.ts';
+import { loadConfig } from '../config/load.ts';
+import { resolveOpenAlerts } from '../telemetry/alertmanager.ts';
 
 export async function recoverCommand(
-  opts: { stateDir: string },
+  // alertmanager: the config's (undefined: read from the environment, GAMEDAY_ALERTMANAGER_URL)
+  opts: { stateDir: string; alertmanager?: { urls: string[]; resendEveryMs: number } | null },
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<ExitCode> {
@@ -34,10 +37,18 @@ export async function recoverCommand(
     // not a failure here: its executor reports the outcome, and releases the claim if it fails
     for (const c of claimedElsewhere) say(`not run here: ${describeClaim(c)}`);
     if (!dead.length && !results.length && !claimedElsewhere.length) say('nothing to recover');
+    // earlier runs' GamedayRollbackFailed, for experiments with nothing left to roll back
+    const am = opts.alertmanager === undefined ? alertmanagerFromEnv() : opts.alertmanager;
+    if (am) await resolveOpenAlerts(opts.stateDir, new Set(ledger.awaitingRollback().map((r) => r.id)), am, { redact, tell: say });
     return results.every((r) => r.ok) ? EXIT.ok : EXIT.faultsMayRemain;
   } catch (e) {
     return printError(e, err);
   } finally {
     ledger.close();
   }
+}
+
+function alertmanagerFromEnv(): { urls: string[]; resendEveryMs: number } | null {
+  const am = loadConfig().alertmanager;
+  return am ? { urls: am.urls, resendEveryMs: am.resendEvery } : null;
 }

@@ -16,7 +16,10 @@ import { runsHeadless } from '../headless/face-choice.ts';
 import { guardedOutput } from '../headless/output.ts';
 import { formatSummary, textReporter } from '../headless/text-reporter.ts';
 import { createGamedayStore, storeFace, type GamedayStore } from '../state/store.ts';
+import type { DeliveryResult } from '../telemetry/alerts.ts';
+import { alertmanagerFace, type AlertmanagerNotifier } from '../telemetry/alertmanager.ts';
 import { RunMetrics } from '../telemetry/metrics.ts';
+import { openAlertsToResolve } from '../telemetry/open-alerts.ts';
 import { shownWriter } from './common.ts';
 import { ledgerOpenError, runError } from './run-errors.ts';
 
@@ -85,16 +88,28 @@ interface Faces {
   store: GamedayStore | null;
   room: { waitUntilExit(): Promise<void> } | null;
   metrics: RunMetrics | null;
+  alerts: AlertmanagerNotifier | null;
 }
 
 /** /metrics, then the control room or the headless output: every face subscribes to the events. */
-async function attachFaces(run: ExperimentRun, plan: RunPlan, opts: RunCommandOptions, redact: (t: string) => string): Promise<Faces> {
-  const faces: Faces = { store: null, room: null, metrics: null };
+async function attachFaces(
+  run: ExperimentRun,
+  plan: RunPlan,
+  opts: RunCommandOptions,
+  redact: (t: string) => string,
+  own: { stateDir: string; experimentId: string },
+): Promise<Faces> {
+  const faces: Faces = { store: null, room: null, metrics: null, alerts: null };
   if (plan.metrics.port !== 0) {
     const metrics = new RunMetrics(plan.slo);
     run.onEvent(metrics.observe);
     if (await metrics.listen(plan.metrics.host, plan.metrics.port)) faces.metrics = metrics;
     else run.addNote(`metrics port ${plan.metrics.host}:${plan.metrics.port} is taken: no /metrics for this run (use --metrics-port)`);
+  }
+  if (plan.alertmanager) {
+    const stderr = shownWriter(process.stderr, redact);
+    const count = (r: DeliveryResult) => faces.metrics?.countNotification(r);
+    faces.alerts = alertmanagerFace(run, plan.alertmanager, { ...own, experiment: plan.name, redact, stderr, count });
   }
   if (runsHeadless(Boolean(opts.headless))) {
     const sink = guardedOutput(process.stdout, (code) => run.signal(code, `standard output closed (${code}): nobody is watching`));
@@ -162,7 +177,10 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
   try {
     await recoverFirst(ledger, stderr);
     const { handle, journal, journalPath, run } = prepare(ledger, plan, opts, stateDir, redact);
-    const faces = await attachFaces(run, plan, opts, redact);
+    const faces = await attachFaces(run, plan, opts, redact, { stateDir, experimentId: handle.id });
+    // earlier runs' GamedayRollbackFailed: resolved where nothing is left to roll back
+    if (faces.alerts)
+      faces.alerts.resolveLeftovers(await openAlertsToResolve(stateDir, new Set(ledger.awaitingRollback().map((r) => r.id))));
     signals.attach(run);
     started = true;
     const summary = await run.run();
@@ -178,7 +196,8 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
       // The fault is handled; the ledger keeps this run's reservation, and the next run counts it as spent.
       stderr.write(`gameday: could not record the result in the ledger: ${(err as Error).message}\n`);
     }
-    await faces.metrics?.close();
+    // the resolve of GamedayExperimentActive goes out before the process does (bounded: close() waits ≤ 2.5 s)
+    await Promise.all([faces.metrics?.close(), faces.alerts?.close()]);
     if (faces.room) {
       await faces.room.waitUntilExit();
       // The control room is gone from the screen: leave the result where the shell can see it.

@@ -124,3 +124,25 @@ export const pid = z
   .max(MAX_PID, `at most ${MAX_PID}`)
   .refine((p) => p !== 1, 'refusing pid 1 (init): signalling it takes the machine down')
   .refine((p) => p !== process.pid && p !== process.ppid, 'refusing to signal gameday itself or the process that started it');
+
+/** Alertmanager: at most this many to post to (each gets every alert, every resend). */
+const MAX_ALERTMANAGER_URLS = 10;
+/** A re-send falls well inside an alert's 5-minute hold (src/telemetry/alerts.ts), a lost post or two included. */
+const MIN_RESEND_MS = 1_000;
+const MAX_RESEND_MS = 120_000;
+
+export const alertmanagerUrls = z
+  .array(httpUrl)
+  .min(1, 'expected at least one Alertmanager URL')
+  .max(MAX_ALERTMANAGER_URLS, `at most ${MAX_ALERTMANAGER_URLS} URLs`);
+export const resendEvery = duration.refine((ms) => ms >= MIN_RESEND_MS && ms <= MAX_RESEND_MS, 'from 1s to 2m');
+/** GAMEDAY_ALERTMANAGER_URL: one URL, or several separated by commas (a comma in a password: %2C). */
+export const alertmanagerUrlList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
+  )
+  .pipe(alertmanagerUrls);

@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatIssues } from './errors.ts';
 import { ConfigFileSchema, ConfigSchema, ExperimentSchema, type Config, type Experiment } from './schema.ts';
-import { MAX_CONFIG_FILE_BYTES, httpUrl, metricsPort, positiveDuration, usd } from './bounds.ts';
+import { MAX_CONFIG_FILE_BYTES, alertmanagerUrlList, httpUrl, metricsPort, positiveDuration, usd } from './bounds.ts';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_CONFIG_FILE = join(ROOT_DIR, 'config', 'default.yaml');
@@ -90,6 +90,7 @@ const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'stri
   GAMEDAY_METRICS_HOST: { path: ['metrics', 'host'], kind: 'string', schema: ConfigSchema.shape.metrics.shape.host },
   GAMEDAY_STATE_DIR: { path: ['stateDir'], kind: 'string', schema: ConfigSchema.shape.stateDir },
   GAMEDAY_PROMETHEUS_URL: { path: ['prometheus', 'url'], kind: 'string', schema: httpUrl },
+  GAMEDAY_ALERTMANAGER_URL: { path: ['alertmanager', 'urls'], kind: 'string', schema: alertmanagerUrlList },
 };
 
 /** A number as people write it in a flag or a variable ("1e9", "0.5"); NaN for anything else, "" included. */

@@ -47,6 +47,8 @@ export interface RunPlan {
   demo: Experiment['demo'];
   metrics: { port: number; host: string };
   stateDir: string | undefined;
+  /** null: no Alertmanager notifications */
+  alertmanager: { urls: string[]; resendEveryMs: number } | null;
 }
 
 const DEFAULT_EXPERIMENT_TYPE = 'latency';
@@ -213,6 +215,7 @@ function assemble(
     demo: experiment.demo,
     metrics: config.metrics,
     stateDir: config.stateDir,
+    alertmanager: config.alertmanager ? { urls: config.alertmanager.urls, resendEveryMs: config.alertmanager.resendEvery } : null,
   };
 }
 

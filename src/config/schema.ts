@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import {
   MAX_TIMER_MS,
+  alertmanagerUrls,
   duration,
   fraction,
   healthFailures,
@@ -16,6 +17,7 @@ import {
   pid,
   positiveDuration,
   rateKbps,
+  resendEvery,
   retryDelay,
   rollbackAttempts,
   rps,
@@ -85,6 +87,9 @@ const PrometheusSchema = z.strictObject({
   timeout: positiveDuration.refine((ms) => ms <= 60_000, 'at most 60s').default(2_000),
 });
 
+/** Where the run's alerts go (src/telemetry/alertmanager.ts); absent: nowhere. */
+const AlertmanagerSchema = z.strictObject({ urls: alertmanagerUrls, resendEvery: resendEvery.default(30_000) });
+
 export const ConfigSchema = z.strictObject({
   budget: z.strictObject({
     costPerRequestUsd: usd,
@@ -115,6 +120,7 @@ export const ConfigSchema = z.strictObject({
   }),
   prometheus: PrometheusSchema.optional(),
   stateDir: z.string().min(1).optional(),
+  alertmanager: AlertmanagerSchema.optional(),
 });
 export type Config = z.output<typeof ConfigSchema>;
 
@@ -128,6 +134,8 @@ export const ConfigFileSchema = z.strictObject({
   rollback: ConfigSchema.shape.rollback.partial().optional(),
   prometheus: PrometheusSchema.partial().optional(),
   stateDir: z.string().min(1).optional(),
+  // the URLs may come from GAMEDAY_ALERTMANAGER_URL; the merged config must have them
+  alertmanager: AlertmanagerSchema.partial().optional(),
 });
 
 const ProxySchema = z.strictObject({ listen: hostPort, upstream: httpUrl });

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { PHASES, type GamedayEvent } from '../engine/events.ts';
 import { OUTCOMES, SLI_NAMES, type SloThresholds } from '../engine/slis.ts';
+import type { DeliveryResult } from './alerts.ts';
 
 export class RunMetrics {
   readonly registry = new Registry();
@@ -82,6 +83,12 @@ export class RunMetrics {
     help: 'Recovery verified minus rollback trigger',
     registers: [this.registry],
   });
+  private readonly alertmanagerNotifications = new Counter({
+    name: 'gameday_alertmanager_notifications_total',
+    help: 'Posts to Alertmanager, by result: ok, rejected (4xx, not retried), failed (transport error, timeout or 5xx)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   private trigger = 'none';
   private server: Server | null = null;
 
@@ -90,7 +97,11 @@ export class RunMetrics {
     for (const name of SLI_NAMES) this.slo.set({ sli: name }, thresholds[name]);
     for (const p of PHASES) this.phase.set({ phase: p }, 0);
     for (const o of OUTCOMES) this.requests.set({ outcome: o }, 0);
+    for (const result of ['ok', 'rejected', 'failed']) this.alertmanagerNotifications.inc({ result }, 0);
   }
+
+  /** One post to an Alertmanager and how it went (src/telemetry/alertmanager.ts). */
+  countNotification = (result: DeliveryResult): void => this.alertmanagerNotifications.inc({ result });
 
   observe = (e: GamedayEvent): void => {
     switch (e.type) {
