@@ -89,7 +89,10 @@ withCommon(
 ).action(async (opts: CommonOpts) => {
   const { recoverCommand } = await import('./commands/recover.ts');
   const { commandContext } = await import('./commands/common.ts');
-  exitCode = await recoverCommand({ stateDir: commandContext(opts).stateDir });
+  const { config, stateDir } = commandContext(opts);
+  const am = config.alertmanager;
+  // the config file's Alertmanager too (the environment's is in config already)
+  exitCode = await recoverCommand({ stateDir, alertmanager: am ? { urls: am.urls, resendEveryMs: am.resendEvery } : null });
 });
 
 withCommon(
