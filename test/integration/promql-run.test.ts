@@ -223,29 +223,4 @@ describeWith(['prometheus'], 'PromQL SLO guards against a real Prometheus', () =
     expect(s.reason).toMatch(/^baseline: missing: no data: the query returned an empty vector/);
     expect(r.events.some((e) => e.type === 'fault')).toBe(false);
   });
-
-  it('invalid PromQL, a missing bound, no Prometheus: exit 1 by field path, nothing started', async () => {
-    const dir = tempDir();
-    const file = experiment(dir, {
-      name: 'promql-invalid',
-      promUrl: prom.url,
-      queries: '    - { name: broken, query: "sum(rate(x[1m])", max: 1 }\n    - { name: unbounded, query: "up" }',
-    });
-    const r = await runCli(['validate', file]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/slo\.queries\.0\.query: not valid PromQL: syntax error at character \d+/);
-    expect(r.stderr).toMatch(/slo\.queries\.1\.max: give exactly one of max \(breach when above\) or min \(breach when below\)/);
-    const noProm = writeFile(
-      dir,
-      'no-prom.yaml',
-      `name: no-prom\nfault: { type: latency, latency: 1ms }\nslo:\n  queries: [{ name: up, query: up, min: 1 }]\n`,
-    );
-    const r2 = await runCli(['validate', noProm], { env: { GAMEDAY_PROMETHEUS_URL: '' } });
-    expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/prometheus\.url: required by slo\.queries/);
-    const observeOnly = writeFile(dir, 'rps0.yaml', `name: rps0\ntraffic: { rps: 0 }\nfault: { type: latency, latency: 1ms }\n`);
-    expect((await runCli(['validate', observeOnly])).stderr).toMatch(
-      /traffic\.rps: 0 \(observe-only: no synthetic traffic\) needs at least one slo\.queries guard/,
-    );
-  });
 });
