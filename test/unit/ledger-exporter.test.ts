@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BudgetStatus } from '../../src/budget/budget-status.ts';
 import { LEDGER_FILE, Ledger, type ExperimentSpec } from '../../src/budget/ledger.ts';
 import { budgetStatusCommand } from '../../src/commands/budget-status.ts';
@@ -152,6 +152,34 @@ describe('gameday exporter: metrics', () => {
     expect(logged.at(-1)).toMatch(/empty \(0 bytes\)/);
     // and budget-status refuses it too
     expect(await budgetStatusCommand({ stateDir, json: true, out: new PassThrough(), err: new PassThrough() })).toBe(1);
+  });
+
+  it('re-opens the file when it changed on disk: fully checked when it is a new file, cheaply after a checkpoint', async () => {
+    const opens = vi.spyOn(Ledger, 'openReadOnly');
+    try {
+      const w = Ledger.open(stateDir);
+      const a = w.registerExperiment(spec());
+      await a.reserve(100);
+      await scrape();
+      await scrape(); // unchanged: the same connection
+      expect(opens.mock.calls.map((c) => c[1]?.integrityCheck)).toEqual([true]);
+
+      await a.finish('passed', 100);
+      const checkpointer = new Database(file);
+      checkpointer.pragma('wal_checkpoint(PASSIVE)'); // what a writer's auto-checkpoint does: the file itself changes
+      checkpointer.close();
+      expect((await scrape()).get('gameday_ledger_spent_dollars{scope="day"}')).toBe(0.1);
+      expect(opens.mock.calls.map((c) => c[1]?.integrityCheck)).toEqual([true, false]);
+      w.close();
+
+      const copy = join(dir, 'copy');
+      writeFileSync(copy, readFileSync(file));
+      renameSync(copy, file); // another file under the same name
+      expect((await scrape()).get('gameday_ledger_up')).toBe(1);
+      expect(opens.mock.calls.map((c) => c[1]?.integrityCheck)).toEqual([true, false, true]);
+    } finally {
+      opens.mockRestore();
+    }
   });
 
   it('a ledger moved aside reads as none (zero spend), as budget-status shows it', async () => {
