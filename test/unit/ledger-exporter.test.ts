@@ -182,6 +182,18 @@ describe('gameday exporter: metrics', () => {
     }
   });
 
+  it('never writes: a ledger that would need a write before reading (not WAL) is left as it is, up 0', async () => {
+    Ledger.open(stateDir).close();
+    const db = new Database(file);
+    db.pragma('journal_mode = DELETE');
+    db.close();
+    const before = sha(file);
+    expect(await scrape()).toEqual(new Map([['gameday_ledger_up', 0]]));
+    expect(logged).toEqual([expect.stringMatching(/journal_mode is delete, not WAL/)]);
+    expect(sha(file)).toBe(before);
+    expect(readdirSync(stateDir)).toEqual([LEDGER_FILE]);
+  });
+
   it('a ledger moved aside reads as none (zero spend), as budget-status shows it', async () => {
     const w = Ledger.open(stateDir);
     const a = w.registerExperiment(spec());
