@@ -9,6 +9,7 @@ const BENCHES: [string, boolean][] = [
   ['bench/detection.ts', true],
   ['bench/traffic-rate.ts', true],
   ['bench/reservations.ts', false],
+  ['bench/exporter-scrape.ts', false],
 ];
 let failed = 0;
 for (const [file, sharedFlags] of BENCHES) {

@@ -78,6 +78,19 @@ withCommon(
 });
 
 withCommon(
+  program
+    .command('exporter')
+    .description("serve the ledger's budget to Prometheus, read-only, until SIGINT or SIGTERM")
+    .option('--port <port>', '/metrics port (0: any free port, printed)', '9465')
+    .option('--host <host>', 'address to listen on', '127.0.0.1'),
+).action(async (opts: CommonOpts & { port: string; host: string }) => {
+  const { exporterCommand } = await import('./commands/exporter.ts');
+  const { commandContext } = await import('./commands/common.ts');
+  const { config, stateDir } = commandContext(opts);
+  exitCode = await exporterCommand({ stateDir, dailyCapUsd: config.budget.dailyCapUsd, host: opts.host, port: opts.port });
+});
+
+withCommon(
   program.command('validate').description('check an experiment file; every problem by field path').argument('<file>', 'experiment file'),
 ).action(async (file: string, opts: CommonOpts) => {
   const { validateCommand } = await import('./commands/validate.ts');

@@ -282,6 +282,33 @@ function vetBeforeOpening(file: string): void {
   if (headerIsGameday(header)) tightenModes(file);
 }
 
+/** What a read-only open refuses by the file's header alone; an absent ledger is not created. */
+function vetReadOnly(file: string): void {
+  const header = readLedgerHeader(file);
+  if (header.kind === 'absent') throw new LedgerError(file, 'there is no ledger here', 'Nothing has run with this state dir yet');
+  if (header.kind === 'empty') throw new LedgerError(file, 'the file is empty (0 bytes): not a ledger', corruptAdvice(file));
+  if (header.kind === 'not-sqlite') throw new LedgerError(file, 'file is not a database (no SQLite header)', corruptAdvice(file));
+}
+
+const READ_ONLY_BUSY_TIMEOUT_MS = 100;
+const DAY_MS = 86_400_000;
+
+/** Checks of a read-only connection: open()'s, and a ledger that needs no write before it can be read. */
+function assertReadable(db: Db, file: string, integrityCheck: boolean): void {
+  const check = integrityCheck ? (db.pragma('quick_check') as Array<{ quick_check: string }>) : [{ quick_check: 'ok' }];
+  if (check.length !== 1 || check[0].quick_check !== 'ok') {
+    const found = check.map((c) => c.quick_check).slice(0, 3);
+    throw new LedgerError(file, `integrity check failed: ${found.join('; ')}`, corruptAdvice(file));
+  }
+  const version = assertGamedayLedger(db, file);
+  const writerFirst = 'Any gameday command that opens it for writing (budget-status, run) does that; a reader does not';
+  if (version !== SCHEMA_VERSION)
+    throw new LedgerError(file, `schema version ${version} must be migrated to ${SCHEMA_VERSION} before it can be read`, writerFirst);
+  // a reader of a rollback-journal database holds a lock that makes writers wait
+  const mode = db.pragma('journal_mode', { simple: true });
+  if (mode !== 'wal') throw new LedgerError(file, `journal_mode is ${String(mode)}, not WAL`, writerFirst);
+}
+
 /** Size of `file`, 0 when it is absent. */
 function sizeOf(file: string): number {
   try {
@@ -375,6 +402,7 @@ function prepareStatements(db: Db) {
       'SELECT coalesce(sum(spent_micros), 0) AS spent, coalesce(sum(reserved_micros - spent_micros), 0) AS held FROM spend WHERE day = ?',
     ),
     latch: db.prepare('SELECT at_ms, by FROM stop_latch WHERE only = 1'),
+    startedByStatus: db.prepare('SELECT status, count(*) AS n FROM experiments WHERE started_ms >= ? AND started_ms < ? GROUP BY status'),
     setLatch: db.prepare('INSERT OR IGNORE INTO stop_latch (only, at_ms, by) VALUES (1, ?, ?)'),
     clearLatch: db.prepare('DELETE FROM stop_latch'),
     ...claimStatements(db),
@@ -548,6 +576,56 @@ export class Ledger {
       if (err instanceof LedgerError) throw err;
       throw ledgerErrorFrom(file, err, 'opening');
     }
+  }
+
+  /**
+   * Open an existing ledger only to read it, for a process that watches it (`gameday exporter`):
+   * SQLite's read-only mode, so it never creates, migrates, re-modes or writes the ledger, and in
+   * WAL mode no writer ever waits on it. What open() refuses is refused too, and so is a ledger
+   * that open() would first migrate or switch to WAL (that is a write). Like any reader of a WAL
+   * database it may create the -wal and -shm beside the ledger (0600, the ledger's mode).
+   * `integrityCheck: false` leaves out open()'s quick_check (it reads every page: ~6 ms a 2.3 MB
+   * ledger), for a watcher re-opening a file it has checked before.
+   */
+  static openReadOnly(stateDir: string, opts: LedgerOptions & { integrityCheck?: boolean } = {}): Ledger {
+    const file = join(stateDir, LEDGER_FILE);
+    const key = resolve(file);
+    // reading the header opens and closes the file: not while this process has it open through SQLite (tightenModes)
+    if (!openHere.get(key)) vetReadOnly(file);
+    let db: Db | undefined;
+    try {
+      // A reader of a WAL database waits only for another connection's WAL recovery: briefly, and
+      // never long, since a synchronous wait also stalls the watcher's event loop.
+      db = new Database(file, { readonly: true, fileMustExist: true, timeout: READ_ONLY_BUSY_TIMEOUT_MS });
+      assertReadable(db, file, opts.integrityCheck ?? true);
+      const ledger = new Ledger(file, db, opts.nowMs ?? Date.now);
+      openHere.set(key, (openHere.get(key) ?? 0) + 1);
+      return ledger;
+    } catch (err) {
+      db?.close();
+      if (err instanceof LedgerError) throw err;
+      throw ledgerErrorFrom(file, err, 'opening read-only');
+    }
+  }
+
+  /**
+   * `fn`'s reads in one read transaction, so that they all see one committed state. In WAL mode it
+   * holds no lock a writer waits for: what writers commit meanwhile, fn does not see.
+   */
+  readConsistently<T>(fn: () => T): T {
+    const { db, guard } = this.core;
+    return guard('reading the ledger', () => db.transaction(fn).deferred());
+  }
+
+  /** Experiments started on `dateUtc` (a UTC day), counted by status; statuses with none are absent. */
+  experimentsByStatus(dateUtc = utcDate(this.core.nowMs())): Record<string, number> {
+    const { st, guard } = this.core;
+    const startMs = Date.parse(`${dateUtc}T00:00:00.000Z`);
+    const rows = guard(
+      'counting experiments',
+      () => st.startedByStatus.all(startMs, startMs + DAY_MS) as Array<{ status: string; n: number }>,
+    );
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
   /** Record a new running experiment. Throws StopLatchedError while the emergency stop is latched. */

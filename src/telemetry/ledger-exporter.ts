@@ -1,0 +1,218 @@
+// `gameday exporter`: the ledger as Prometheus metrics, between runs as well as during them. Read at
+// scrape time, read-only, from one read transaction, with the numbers `budget-status --json` shows.
+import { statSync, type Stats } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { Gauge, Registry } from 'prom-client';
+import { buildBudgetStatus, type BudgetStatus } from '../budget/budget-status.ts';
+import { LEDGER_FILE, Ledger, utcDate } from '../budget/ledger.ts';
+import { ledgerErrorFrom } from '../budget/ledger-error.ts';
+import { EXIT_CODE } from '../engine/events.ts';
+import { EXIT } from '../errors/exit-codes.ts';
+import { GamedayError } from '../errors/gameday-error.ts';
+
+/** Every status an experiment can have in the ledger, so each is exported (0 where none). */
+const STATUSES: readonly string[] = ['running', 'dead', ...Object.keys(EXIT_CODE)];
+
+/** What one scrape shows. */
+export interface LedgerReading {
+  status: BudgetStatus;
+  /** today's experiments (started this UTC day), by status */
+  byStatus: Record<string, number>;
+}
+
+const sameInode = (a: Stats, b: Stats): boolean => a.dev === b.dev && a.ino === b.ino;
+/** Unchanged since it was opened: any change outside SQLite's WAL (a checkpoint, or damage) calls for a new connection. */
+const unchanged = (a: Stats, b: Stats): boolean =>
+  sameInode(a, b) && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+
+/**
+ * Reads a state dir's ledger for the exporter. It keeps one read-only connection between scrapes,
+ * and opens a new one when the file changed on disk other than through SQLite's WAL (a checkpoint;
+ * or damage: moved aside, replaced, rewritten, truncated, re-moded) or after a read failed: so it
+ * reads what `budget-status` would read now, not what an old file descriptor or page cache still
+ * holds. A file it has not checked before gets open()'s integrity check (it reads every page: 6 ms
+ * for 2.3 MB); the same file re-opened after a checkpoint gets the cheap checks only (header,
+ * application id, schema, WAL), so that scrape stays cheap whatever the ledger's size. A state dir
+ * without a ledger reads as an empty one; none is created.
+ */
+export class LedgerReader {
+  private ledger: Ledger | null = null;
+  /** the file as it was when the connection was opened */
+  private opened: Stats | null = null;
+  /** the file whose integrity was checked last; forgotten after any failure */
+  private checked: Stats | null = null;
+
+  constructor(
+    readonly stateDir: string,
+    /** the config's budget.dailyCapUsd, as budget-status takes it */
+    private readonly dailyCapUsd: number | undefined,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  /** Throws a LedgerError when the ledger exists but cannot be read. */
+  read(): LedgerReading {
+    const nowMs = this.nowMs();
+    try {
+      const onDisk = fileStats(join(this.stateDir, LEDGER_FILE));
+      if (this.ledger && (!onDisk || !unchanged(onDisk, this.opened!))) this.closeConnection();
+      if (!onDisk) return { status: buildBudgetStatus(null, this.statusOpts(nowMs)), byStatus: {} };
+      const ledger = this.ledger ?? this.open(onDisk);
+      return ledger.readConsistently(() => ({
+        // limit 0: the recent-experiments list is budget-status's table, not a metric
+        status: buildBudgetStatus(ledger, { ...this.statusOpts(nowMs), limit: 0 }),
+        byStatus: ledger.experimentsByStatus(utcDate(nowMs)),
+      }));
+    } catch (err) {
+      this.close(); // the next scrape opens, and fully checks, it afresh
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.closeConnection();
+    this.checked = null;
+  }
+
+  private open(onDisk: Stats): Ledger {
+    const integrityCheck = !(this.checked && sameInode(this.checked, onDisk));
+    this.opened = onDisk; // stat before open: a file replaced in between differs from it at the next scrape
+    this.ledger = Ledger.openReadOnly(this.stateDir, { integrityCheck });
+    if (integrityCheck) this.checked = onDisk;
+    return this.ledger;
+  }
+
+  private closeConnection(): void {
+    this.ledger?.close();
+    this.ledger = null;
+    this.opened = null;
+  }
+
+  private statusOpts(nowMs: number) {
+    return { stateDir: this.stateDir, nowMs, dailyCapUsd: this.dailyCapUsd };
+  }
+}
+
+/** The ledger file's stats, or null when there is none (as Ledger.exists: a missing state dir too). */
+function fileStats(file: string): Stats | null {
+  try {
+    return statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw ledgerErrorFrom(file, err, 'looking for the ledger');
+  }
+}
+
+/** The exporter's metrics and its HTTP server. */
+export class LedgerExporter {
+  readonly registry = new Registry();
+  private readonly gauge = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers: [this.registry] });
+  private readonly up = this.gauge('gameday_ledger_up', '1 when the last scrape read the ledger (or found none), 0 when it could not');
+  private readonly spent = this.gauge('gameday_ledger_spent_dollars', 'Money spent today (UTC), by scope', ['scope']);
+  private readonly limit = this.gauge('gameday_ledger_limit_dollars', "Today's budget cap, by scope", ['scope']);
+  private readonly reserved = this.gauge('gameday_ledger_reserved_dollars', 'Money held by running experiments, not yet spent');
+  private readonly running = this.gauge('gameday_ledger_running_experiments', 'Experiments running (fresh heartbeat or not)');
+  private readonly latched = this.gauge('gameday_emergency_stop_latched', '1 while the emergency stop is latched');
+  private readonly experiments = this.gauge('gameday_ledger_experiments_total', 'Experiments started today (UTC), by status', ['status']);
+  private lastProblem: string | null = null;
+  private server: Server | null = null;
+
+  constructor(
+    private readonly reader: { read(): LedgerReading },
+    /** a line for the operator when the ledger becomes unreadable, and when it is readable again */
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  /**
+   * One scrape: the ledger read once, the gauges set from that reading, the registry rendered.
+   * Set here rather than in one collect callback per gauge: each callback would read the ledger
+   * on its own, and the numbers of one scrape would not come from one state.
+   */
+  async metrics(): Promise<string> {
+    this.apply(this.readOrNull());
+    return this.registry.metrics();
+  }
+
+  /**
+   * A ledger that cannot be read is not a failed scrape (an HTTP 500 would make the exporter look
+   * down, and take gameday_ledger_up with it): up is 0 and the ledger's series are left out, so a
+   * dashboard shows a gap rather than a stale or zero spend. Said once per problem, not per scrape.
+   */
+  private readOrNull(): LedgerReading | null {
+    try {
+      const reading = this.reader.read();
+      if (this.lastProblem !== null) this.log('the ledger is readable again');
+      this.lastProblem = null;
+      return reading;
+    } catch (err) {
+      const problem =
+        err instanceof GamedayError ? err.message : `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+      if (problem !== this.lastProblem) this.log(`cannot read the ledger (its metrics are left out until it can): ${problem}`);
+      this.lastProblem = problem;
+      return null;
+    }
+  }
+
+  private apply(r: LedgerReading | null): void {
+    this.up.set(r ? 1 : 0);
+    const ledgerGauges = [this.spent, this.limit, this.reserved, this.running, this.latched, this.experiments];
+    for (const g of ledgerGauges) {
+      g.reset();
+      g.remove({}); // reset() leaves a 0 sample in a gauge without labels: no number at all instead
+    }
+    if (!r) return;
+    const { day, stopLatch, running } = r.status;
+    this.spent.set({ scope: 'day' }, day.spentUsd);
+    if (day.capUsd !== null) this.limit.set({ scope: 'day' }, day.capUsd);
+    this.reserved.set(day.reservedUsd);
+    this.running.set(running.length);
+    this.latched.set(stopLatch.latched ? 1 : 0);
+    for (const s of new Set([...STATUSES, ...Object.keys(r.byStatus)])) this.experiments.set({ status: s }, r.byStatus[s] ?? 0);
+  }
+
+  /** Serves /metrics on host:port (0: a free port); resolves with the URL. A port in use is a GamedayError (exit 1). */
+  async listen(host: string, port: number): Promise<string> {
+    const server = createServer((req, res) => {
+      // (not new URL(): a malformed absolute-form request target would throw out of the handler)
+      if ((req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('gameday exporter: see /metrics\n');
+        return;
+      }
+      this.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`gameday exporter: ${String(err)}\n`),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, host, port)));
+      server.listen(port, host, () => resolve());
+    });
+    // once listening, a server error (accept failing for want of file descriptors) is said, not fatal
+    server.on('error', (err) => this.log(`serving: ${err.message}`));
+    this.server = server;
+    const a = server.address();
+    const bound = typeof a === 'object' && a ? a.port : port;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    s.closeAllConnections(); // Prometheus keeps its scrape connection alive
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): GamedayError {
+  const where = `${host}:${port}`;
+  if (err.code === 'EADDRINUSE')
+    return new GamedayError(`exporter: ${where} is in use`, { hint: 'Pass another --port (or stop what listens there)' });
+  if (err.code === 'EACCES') return new GamedayError(`exporter: not allowed to listen on ${where}`, { hint: 'Pass a port above 1023' });
+  return new GamedayError(`exporter: cannot listen on ${where}: ${err.message}`, {
+    exitCode: EXIT.failed,
+    hint: 'Check --host: an address of this machine, such as 127.0.0.1',
+  });
+}
