@@ -9,6 +9,7 @@ const BENCHES: [string, boolean][] = [
   ['bench/detection.ts', true],
   ['bench/traffic-rate.ts', true],
   ['bench/reservations.ts', false],
+  ['bench/promql.ts', true],
   ['bench/exporter-scrape.ts', false],
 ];
 let failed = 0;
