@@ -74,6 +74,32 @@ export interface RulesFile {
 export const readYaml = <T>(path: string): T => parse(readFileSync(path, 'utf8')) as T;
 export const readRules = (): RulesFile => readYaml<RulesFile>(CONFIG_PATHS.rules);
 
+/** The parts of a Grafana dashboard the tests read. */
+export interface Dashboard {
+  [key: string]: unknown;
+  panels: Panel[];
+  templating: { list: Variable[] };
+  annotations: { list: Array<{ name: string; expr: string; datasource: unknown }> };
+}
+export interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos?: { x: number; y: number; w: number; h: number };
+  datasource?: unknown;
+  targets?: Array<{ refId: string; expr: string; datasource?: unknown }>;
+  panels?: unknown[];
+  repeat?: string;
+  fieldConfig: { defaults: { mappings?: Array<{ options: Record<string, { text: string }> }> } };
+}
+export interface Variable {
+  name: string;
+  type: string;
+  query?: string | { query?: string };
+  datasource?: unknown;
+}
+export const readDashboard = (text = readFileSync(CONFIG_PATHS.dashboard, 'utf8')): Dashboard => JSON.parse(text) as Dashboard;
+
 /** The recording rules' names in a rules file. */
 export function recordNames(rules: RulesFile): Set<string> {
   return new Set(rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : []))));
@@ -93,4 +119,18 @@ export function exprProblems(expr: string, records: ReadonlySet<string>): string
         ? `reads the recording rule ${name}, which gameday-rules.yml does not define`
         : `reads ${name}, which gameday does not export`,
     );
+}
+
+/** Grafana's own variables, as Grafana would fill them in: durations. */
+const BUILTIN_DURATIONS: Record<string, string> = { __rate_interval: '1m', __interval: '15s', __range: '1h' };
+
+/**
+ * A Grafana query as Prometheus would get it: Grafana's interval variables become durations, and the
+ * dashboard's own variables (label values: allowed only inside label-matcher strings) become `fill`.
+ */
+export function interpolate(expr: string, fill = 'x'): { expr: string; problem: string | null } {
+  const filled = expr.replace(/\$\{?(__rate_interval|__interval|__range)\}?/g, (_m, name: string) => BUILTIN_DURATIONS[name]);
+  const outsideStrings = filled.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  if (/\$|\[\[/.test(outsideStrings)) return { expr: filled, problem: 'a dashboard variable outside a label matcher' };
+  return { expr: filled.replace(/\$\{[^}]+\}|\$\w+|\[\[\w+\]\]/g, fill), problem: null };
 }

@@ -1,7 +1,7 @@
 // The shipped monitoring config against the real tools: promtool checks and unit-tests the rules
-// (and the unit tests fail when a rule is broken), and a real Prometheus evaluates the rules,
-// scraping stand-ins for a run and for `gameday exporter` that serve the metrics gameday exports
-// (test/helpers/monitoring-config.ts).
+// (and the unit tests fail when a rule is broken), and a real Prometheus evaluates the rules and
+// answers every dashboard query, scraping stand-ins for a run and for `gameday exporter` that serve
+// the metrics gameday exports (test/helpers/monitoring-config.ts).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PHASES } from '../../src/engine/events.ts';
 import { OUTCOMES, SLI_NAMES } from '../../src/engine/slis.ts';
 import { listenOnLoopback } from '../helpers/loopback.ts';
-import { CONFIG_PATHS } from '../helpers/monitoring-config.ts';
+import { CONFIG_PATHS, interpolate, readDashboard, type Panel } from '../helpers/monitoring-config.ts';
 import { describeWith, queryProm, startPrometheus } from '../helpers/monitoring.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -150,6 +150,16 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
   }
 }
 
+/** The dashboard's queries, as Grafana would send them with every variable at "All". */
+function dashboardQueries(): { panels: Array<{ where: string; expr: string }>; annotations: Array<{ where: string; expr: string }> } {
+  const d = readDashboard();
+  const filled = (where: string, expr: string) => ({ where, expr: interpolate(expr, '.+').expr });
+  return {
+    panels: d.panels.flatMap((p) => (p.targets ?? []).map((t) => filled(`${p.title} ${t.refId}`, t.expr))),
+    annotations: d.annotations.list.map((a) => filled(`annotation ${a.name}`, a.expr)),
+  };
+}
+
 describeWith(['prometheus'], 'a real Prometheus with the shipped rules, scraping a run and the exporter', () => {
   let promUrl = '';
   beforeAll(async () => {
@@ -186,5 +196,38 @@ describeWith(['prometheus'], 'a real Prometheus with the shipped rules, scraping
       'GamedayRollbackFailed firing',
       'GamedayRollbackStepFailed firing',
     ]);
+  });
+
+  it('answers every dashboard query with data (the annotations: without an error)', async () => {
+    const { panels, annotations } = dashboardQueries();
+    expect(panels.length).toBeGreaterThan(20);
+    // queryProm throws on an error; the rollback annotation has nothing to mark (the run is observing)
+    for (const a of annotations) await queryProm(promUrl, a.expr);
+    const withoutData = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for (const q of panels) if (!(await queryProm(promUrl, q.expr)).length) out.push(q.where);
+      return out;
+    };
+    // rates need two scrapes, the recording rules an evaluation after them
+    let missing = await withoutData();
+    for (const deadline = Date.now() + 30_000; missing.length && Date.now() < deadline; missing = await withoutData())
+      await new Promise((r) => setTimeout(r, 500));
+    expect(missing).toEqual([]);
+  });
+
+  it('shows the phase, the guard state and the burn rate as the run has them', async () => {
+    const d = readDashboard();
+    const panel = (title: string): Panel => d.panels.find((p) => p.title === title)!;
+    const firstQuery = (title: string): string => interpolate(panel(title).targets![0].expr, '.+').expr;
+    /** what a panel shows for the value its first query gives now (through its value mappings) */
+    const shown = async (title: string): Promise<string> => {
+      const [r] = await queryProm(promUrl, firstQuery(title));
+      return panel(title).fieldConfig.defaults.mappings?.[0].options[r.value[1]]?.text ?? `unmapped ${r.value[1]}`;
+    };
+    expect(await shown('Phase')).toBe('observe');
+    expect(await shown('PromQL guard states')).toBe('ok');
+    // $0.10 a second
+    const [burn] = await queryProm(promUrl, firstQuery('Experiment burn rate ($/min)'));
+    expect(Math.abs(Number(burn.value[1]) - 6)).toBeLessThan(0.06);
   });
 });
