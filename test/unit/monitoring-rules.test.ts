@@ -2,6 +2,8 @@
 // parses and reads only metrics gameday exports, names follow level:metric:operations, alerts say
 // how bad and what to do, and the promtool unit tests cover every rule both ways. (promtool itself
 // runs in test/integration/monitoring-config.test.ts.)
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   CONFIG_PATHS,
@@ -128,5 +130,20 @@ describe('prometheus.example.yml', () => {
     const job = /up\{job="([^"]+)"\}/.exec(down?.expr ?? '')?.[1];
     expect(job).toBeDefined();
     expect(jobs.has(job!)).toBe(true);
+  });
+});
+
+describe('docs/monitoring.md', () => {
+  const docs = readFileSync(CONFIG_PATHS.docs, 'utf8');
+
+  it('names only files that exist, and the README points at it', () => {
+    const named = [...new Set(docs.match(/\b(?:config|test)\/[\w./-]+\.(?:ya?ml|json|ts)\b/g))];
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((f) => !existsSync(fileURLToPath(new URL(`../../${f}`, import.meta.url))))).toEqual([]);
+    expect(readFileSync(CONFIG_PATHS.readme, 'utf8')).toContain('(docs/monitoring.md)');
+  });
+
+  it('documents every recording rule and alert', () => {
+    expect(allRules.map((r) => r.record ?? r.alert).filter((n) => !docs.includes(`\`${n}\``))).toEqual([]);
   });
 });
