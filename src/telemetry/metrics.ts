@@ -6,6 +6,9 @@ import { PHASES, type GamedayEvent } from '../engine/events.ts';
 import { OUTCOMES, SLI_NAMES, type SloThresholds } from '../engine/slis.ts';
 import type { DeliveryResult } from './alerts.ts';
 
+/** The longest a finished run waits for its last scrape. */
+const MAX_LINGER_MS = 10_000;
+
 export class RunMetrics {
   readonly registry = new Registry();
   private readonly budgetSpent = new Gauge({
@@ -90,6 +93,11 @@ export class RunMetrics {
     registers: [this.registry],
   });
   private trigger = 'none';
+  private faultInAtMs: number | null = null;
+  private finishedAtMs: number | null = null;
+  /** when /metrics was scraped lately: the scrape interval, for close() */
+  private readonly scrapesAtMs: number[] = [];
+  private onScrape: (() => void) | null = null;
   private server: Server | null = null;
 
   constructor(thresholds: SloThresholds) {
@@ -107,6 +115,13 @@ export class RunMetrics {
     switch (e.type) {
       case 'phase':
         for (const p of PHASES) this.phase.set({ phase: p }, p === e.phase ? 1 : 0);
+        break;
+      case 'fault':
+        if (e.state === 'in') this.faultInAtMs = e.ts;
+        break;
+      case 'breach':
+        // known now: a scrape during the rollback already sees it (the summary comes at the very end)
+        if (this.faultInAtMs !== null) this.detection.set((e.ts - this.faultInAtMs) / 1000);
         break;
       case 'tick':
         for (const name of SLI_NAMES) this.sli.set({ sli: name }, e.slis[name]);
@@ -130,6 +145,7 @@ export class RunMetrics {
       case 'summary':
         if (e.detectionMs !== null) this.detection.set(e.detectionMs / 1000);
         if (e.recoveryMs !== null) this.recovery.set(e.recoveryMs / 1000);
+        this.finishedAtMs = Date.now();
         break;
     }
   };
@@ -142,7 +158,10 @@ export class RunMetrics {
         return;
       }
       this.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (text) => {
+          res.writeHead(200, { 'content-type': this.registry.contentType }).end(text);
+          this.scraped(Date.now());
+        },
         (err) => res.writeHead(500).end(String(err)),
       );
     });
@@ -156,7 +175,32 @@ export class RunMetrics {
     });
   }
 
+  private scraped(atMs: number): void {
+    this.scrapesAtMs.push(atMs);
+    if (this.scrapesAtMs.length > 20) this.scrapesAtMs.shift();
+    this.onScrape?.();
+  }
+
+  /**
+   * Stops serving, but only once a scraper has seen the final numbers (the summary's detection and
+   * recovery, the done phase): if something scraped this run, wait for its next scrape after the
+   * summary, at most two of its intervals and never more than MAX_LINGER_MS. Nobody scraping: at once.
+   */
   async close(): Promise<void> {
+    const gaps = this.scrapesAtMs.slice(1).map((t, i) => t - this.scrapesAtMs[i]);
+    const last = this.scrapesAtMs.at(-1);
+    if (this.finishedAtMs !== null && gaps.length && last !== undefined && last < this.finishedAtMs) {
+      const intervalMs = gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)];
+      const waitMs = Math.min(MAX_LINGER_MS, 2 * intervalMs);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, waitMs);
+        this.onScrape = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.onScrape = null;
+    }
     const s = this.server;
     this.server = null;
     if (!s) return;

@@ -38,6 +38,7 @@ export const GAMEDAY_METRICS = {
     'gameday_ledger_running_experiments',
     'gameday_emergency_stop_latched',
     'gameday_ledger_experiments_total', // {status}
+    'gameday_ledger_up', // 0 when the last scrape could not read the ledger
   ],
 } as const;
 
