@@ -34,7 +34,7 @@ describe('RunMetrics', () => {
     const m = new RunMetrics(thresholds);
     const url = (await m.listen('127.0.0.1', 0))!;
     m.observe({ type: 'fault', ts: 10_000, state: 'in' });
-    m.observe({ type: 'breach', ts: 10_750, breaches: [{ sli: 'p95LatencyMs', value: 800, threshold: 500 }] } as GamedayEvent);
+    m.observe({ type: 'breach', ts: 10_750, breaches: [{ sli: 'p95LatencyMs', value: 800, threshold: 500 }] });
     expect(value(await scrape(url), 'gameday_detection_seconds')).toBe('0.75');
     await m.close();
   });
