@@ -1,7 +1,7 @@
 // A run's /metrics: the detection time is there as soon as the breach is, and a run that was being
 // scraped waits (briefly) for the scrape that sees its final numbers before it stops serving.
 import { describe, expect, it } from 'vitest';
-import type { GamedayEvent, Summary } from '../../src/engine/events.ts';
+import type { Summary } from '../../src/engine/events.ts';
 import { RunMetrics } from '../../src/telemetry/metrics.ts';
 
 const thresholds = { p95LatencyMs: 500, errorRate: 0.01, availability: 0.99, healthFailures: 3 };
