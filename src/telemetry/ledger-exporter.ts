@@ -1,7 +1,7 @@
 // `gameday exporter`: the ledger as Prometheus metrics, between runs as well as during them. Read at
 // scrape time, read-only, from one read transaction, with the numbers `budget-status --json` shows.
 import { statSync, type Stats } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { serveMetrics, type MetricsServer } from './metrics-server.ts';
 import { join } from 'node:path';
 import { Gauge, Registry } from 'prom-client';
 import { buildBudgetStatus, type BudgetStatus } from '../budget/budget-status.ts';
@@ -117,7 +117,7 @@ export class LedgerExporter {
   private readonly latched = this.gauge('gameday_emergency_stop_latched', '1 while the emergency stop is latched');
   private readonly experiments = this.gauge('gameday_ledger_experiments_total', 'Experiments started today (UTC), by status', ['status']);
   private lastProblem: string | null = null;
-  private server: Server | null = null;
+  private server: MetricsServer | null = null;
 
   constructor(
     private readonly reader: { read(): LedgerReading },
@@ -174,35 +174,25 @@ export class LedgerExporter {
 
   /** Serves /metrics on host:port (0: a free port); resolves with the URL. A port in use is a GamedayError (exit 1). */
   async listen(host: string, port: number): Promise<string> {
-    const server = createServer((req, res) => {
-      // (not new URL(): a malformed absolute-form request target would throw out of the handler)
-      if ((req.url ?? '').split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('gameday exporter: see /metrics\n');
-        return;
-      }
-      this.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`gameday exporter: ${String(err)}\n`),
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, host, port)));
-      server.listen(port, host, () => resolve());
-    });
-    // once listening, a server error (accept failing for want of file descriptors) is said, not fatal
-    server.on('error', (err) => this.log(`serving: ${err.message}`));
-    this.server = server;
-    const a = server.address();
-    const bound = typeof a === 'object' && a ? a.port : port;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+    try {
+      this.server = await serveMetrics({
+        host,
+        port,
+        render: () => this.metrics(),
+        contentType: this.registry.contentType,
+        name: 'gameday exporter',
+        onError: (err) => this.log(`serving: ${err.message}`),
+      });
+    } catch (err) {
+      throw listenError(err as NodeJS.ErrnoException, host, port);
+    }
+    return this.server.url;
   }
 
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (!s) return;
-    s.closeAllConnections(); // Prometheus keeps its scrape connection alive
-    await new Promise<void>((r) => s.close(() => r()));
+    await s?.close();
   }
 }
 

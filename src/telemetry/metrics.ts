@@ -1,7 +1,7 @@
 // Prometheus metrics of a run (prom-client, gameday_ prefix), a face like any other: updated from
 // the engine's events alone, and served on /metrics while the run lasts.
-import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { serveMetrics, type MetricsServer } from './metrics-server.ts';
 import { PHASES, type GamedayEvent } from '../engine/events.ts';
 import { OUTCOMES, SLI_NAMES, type SloThresholds } from '../engine/slis.ts';
 import type { DeliveryResult } from './alerts.ts';
@@ -98,7 +98,7 @@ export class RunMetrics {
   /** when /metrics was scraped lately: the scrape interval, for close() */
   private readonly scrapesAtMs: number[] = [];
   private onScrape: (() => void) | null = null;
-  private server: Server | null = null;
+  private server: MetricsServer | null = null;
 
   constructor(thresholds: SloThresholds) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gameday_process_' });
@@ -152,27 +152,19 @@ export class RunMetrics {
 
   /** Serves /metrics; returns the bound address, or null when the port is taken (a warning, not a failure). */
   async listen(host: string, port: number): Promise<string | null> {
-    const server = createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end('see /metrics\n');
-        return;
-      }
-      this.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': this.registry.contentType }).end(text);
-          this.scraped(Date.now());
-        },
-        (err) => res.writeHead(500).end(String(err)),
-      );
-    });
-    return new Promise((resolve) => {
-      server.once('error', () => resolve(null));
-      server.listen(port, host, () => {
-        this.server = server;
-        const a = server.address();
-        resolve(typeof a === 'object' && a ? `http://${host}:${a.port}/metrics` : null);
+    try {
+      const render = () => this.registry.metrics();
+      this.server = await serveMetrics({
+        host,
+        port,
+        render,
+        contentType: this.registry.contentType,
+        onScrape: () => this.scraped(Date.now()),
       });
-    });
+      return this.server.url;
+    } catch {
+      return null;
+    }
   }
 
   private scraped(atMs: number): void {
@@ -203,8 +195,6 @@ export class RunMetrics {
     }
     const s = this.server;
     this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+    await s?.close();
   }
 }
