@@ -1,36 +1,30 @@
 // Real Prometheus and Alertmanager (Debian's packages) on loopback, started by the test itself:
-// random ports, temp dirs, killed afterwards. Where a binary is missing the suite skips and says
-// why, unless GAMEDAY_REQUIRE_INTEGRATION=1 (set by .ci/run): then it fails.
+// random ports, temp dirs, killed afterwards. A missing binary fails the suite with the line that
+// installs it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe } from 'vitest';
+import { beforeAll, describe } from 'vitest';
 import { listenOnLoopback } from './loopback.ts';
-
-const REQUIRE_INTEGRATION = process.env.GAMEDAY_REQUIRE_INTEGRATION === '1';
 
 function hasBinary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 }
 
 /**
- * A describe() that needs these programs: skipped (and says so) without them on a developer
- * machine; under GAMEDAY_REQUIRE_INTEGRATION=1 it runs and fails on the missing binary instead.
+ * A describe() that needs these programs. Like the tmux tests, it fails with the install line when
+ * one is missing, rather than skipping: a test that quietly does not run proves nothing (.ci/run
+ * installs them; on a developer machine, apt-get install them).
  */
 export function describeWith(binaries: string[], name: string, fn: () => void): void {
-  const missing = binaries.filter((b) => !hasBinary(b));
-  if (missing.length && !REQUIRE_INTEGRATION) {
-    describe.skip(`${name} (skipped: ${missing.join(', ')} not installed; apt-get install prometheus prometheus-alertmanager)`, fn);
-    return;
-  }
   describe(name, () => {
-    if (missing.length)
-      throw new Error(
-        `${missing.join(', ')} not installed, and GAMEDAY_REQUIRE_INTEGRATION=1: apt-get install prometheus prometheus-alertmanager`,
-      );
+    beforeAll(() => {
+      const missing = binaries.filter((b) => !hasBinary(b));
+      if (missing.length) throw new Error(`${missing.join(', ')} not installed: apt-get install prometheus prometheus-alertmanager`);
+    });
     fn();
   });
 }
