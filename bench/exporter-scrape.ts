@@ -14,7 +14,8 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { LEDGER_FILE, Ledger, utcDate } from '../src/budget/ledger.ts';
+import { utcDate } from '../src/budget/ledger-store.ts';
+import { LEDGER_FILE, Ledger } from '../src/budget/sqlite-ledger.ts';
 import { LedgerExporter, LedgerReader } from '../src/telemetry/ledger-exporter.ts';
 import { intArg, machineLine, median, ROOT, row } from './lib.ts';
 

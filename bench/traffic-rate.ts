@@ -34,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { MemoryBudget, type BudgetAccount, type BudgetTotals, type ReserveResult } from '../src/budget/budget.ts';
-import { Ledger } from '../src/budget/ledger.ts';
+import { Ledger } from '../src/budget/sqlite-ledger.ts';
 import type { Outcome } from '../src/engine/slis.ts';
 import { SloWindow } from '../src/engine/slo-window.ts';
 import { TrafficGenerator } from '../src/engine/traffic.ts';

@@ -1,5 +1,6 @@
 // gameday's command line. Each command lives in src/commands; this file only parses arguments and
 // turns whatever a command threw into its exit code, in one place (src/errors/report.ts).
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { EXIT } from './errors/exit-codes.ts';
 import { exitCodeFor } from './errors/report.ts';
@@ -25,7 +26,8 @@ program
 const withCommon = (cmd: Command): Command =>
   cmd
     .option('--config <file>', 'config file overriding config/default.yaml')
-    .option('--state-dir <dir>', 'ledger and journals (env GAMEDAY_STATE_DIR; default $XDG_STATE_HOME/gameday)');
+    .option('--state-dir <dir>', 'ledger and journals (env GAMEDAY_STATE_DIR; default $XDG_STATE_HOME/gameday)')
+    .option('--ledger <url>', 'team ledger: a postgres:// URL (env GAMEDAY_LEDGER_URL; default: the SQLite file in the state dir)');
 
 let exitCode: number = EXIT.ok;
 
@@ -33,6 +35,7 @@ let exitCode: number = EXIT.ok;
 interface CommonOpts {
   config?: string;
   stateDir?: string;
+  ledger?: string;
 }
 
 withCommon(
@@ -48,7 +51,8 @@ withCommon(
     .option('--headless', 'no control room: text or NDJSON on stdout (also when stdout is not a terminal)')
     .addOption(new Option('--output <format>', 'headless output').choices(['text', 'json']).default('text'))
     .option('--journal <file>', 'where to write the journal (default: <state-dir>/journals/<id>.json)')
-    .option('--metrics-port <port>', 'Prometheus /metrics port while the run lasts (0 = off)'),
+    .option('--metrics-port <port>', 'Prometheus /metrics port while the run lasts (0 = off)')
+    .option('--operator <name>', 'who runs it, as budget-status shows it to the team (default: $USER)'),
 ).action(async (opts: import('./commands/run.ts').RunCommandOptions) => {
   const { runExperimentCommand } = await import('./commands/run.ts');
   exitCode = await runExperimentCommand(opts);
@@ -58,11 +62,12 @@ withCommon(
   program
     .command('emergency-stop')
     .description('halt every running experiment of this state dir, roll back, and latch')
-    .option('--clear', 'clear the latch so experiments may start again'),
-).action(async (opts: CommonOpts & { clear?: boolean }) => {
+    .option('--clear', 'clear the latch so experiments may start again')
+    .option('--operator <name>', 'who stops them, as the latch records it (default: $USER)'),
+).action(async (opts: CommonOpts & { clear?: boolean; operator?: string }) => {
   const { emergencyStopCommand } = await import('./commands/emergency-stop.ts');
   const { commandContext } = await import('./commands/common.ts');
-  exitCode = await emergencyStopCommand({ stateDir: commandContext(opts).stateDir, clear: Boolean(opts.clear) });
+  exitCode = await emergencyStopCommand({ ledger: commandContext(opts).ledger, clear: Boolean(opts.clear), operator: opts.operator });
 });
 
 withCommon(
@@ -73,8 +78,8 @@ withCommon(
 ).action(async (opts: CommonOpts & { json?: boolean }) => {
   const { budgetStatusCommand } = await import('./commands/budget-status.ts');
   const { commandContext } = await import('./commands/common.ts');
-  const { config, stateDir } = commandContext(opts);
-  exitCode = await budgetStatusCommand({ stateDir, json: Boolean(opts.json), dailyCapUsd: config.budget.dailyCapUsd });
+  const { config, stateDir, ledger } = commandContext(opts);
+  exitCode = await budgetStatusCommand({ stateDir, ledger, json: Boolean(opts.json), dailyCapUsd: config.budget.dailyCapUsd });
 });
 
 withCommon(
@@ -86,8 +91,8 @@ withCommon(
 ).action(async (opts: CommonOpts & { port: string; host: string }) => {
   const { exporterCommand } = await import('./commands/exporter.ts');
   const { commandContext } = await import('./commands/common.ts');
-  const { config, stateDir } = commandContext(opts);
-  exitCode = await exporterCommand({ stateDir, dailyCapUsd: config.budget.dailyCapUsd, host: opts.host, port: opts.port });
+  const { config, stateDir, ledger } = commandContext(opts);
+  exitCode = await exporterCommand({ stateDir, ledger, dailyCapUsd: config.budget.dailyCapUsd, host: opts.host, port: opts.port });
 });
 
 withCommon(
@@ -102,10 +107,10 @@ withCommon(
 ).action(async (opts: CommonOpts) => {
   const { recoverCommand } = await import('./commands/recover.ts');
   const { commandContext } = await import('./commands/common.ts');
-  const { config, stateDir } = commandContext(opts);
+  const { config, stateDir, ledger } = commandContext(opts);
   const am = config.alertmanager;
   // the config file's Alertmanager too (the environment's is in config already)
-  exitCode = await recoverCommand({ stateDir, alertmanager: am ? { urls: am.urls, resendEveryMs: am.resendEvery } : null });
+  exitCode = await recoverCommand({ stateDir, ledger, alertmanager: am ? { urls: am.urls, resendEveryMs: am.resendEvery } : null });
 });
 
 withCommon(
@@ -124,7 +129,10 @@ program
   .requiredOption('--state-dir <dir>')
   .action(async (opts: { stateDir: string; experimentId: string }) => {
     const { watchdogCommand } = await import('./commands/watchdog.ts');
-    exitCode = await watchdogCommand({ stateDir: opts.stateDir, experimentId: opts.experimentId });
+    const { ledgerTarget } = await import('./budget/open-ledger.ts');
+    // the run hands a team ledger's URL over in GAMEDAY_LEDGER_URL (spawnWatchdog), never in argv
+    const ledger = ledgerTarget(resolve(opts.stateDir), process.env.GAMEDAY_LEDGER_URL || undefined);
+    exitCode = await watchdogCommand({ ledger, experimentId: opts.experimentId });
   });
 
 try {

@@ -1,15 +1,16 @@
 // What `gameday budget-status` shows: today's spend and cap, what running experiments hold, the
 // last experiments. One object feeds both faces: the JSON is that object, the table is drawn from it.
 import { toMicros, fromMicros } from './budget.ts';
-import { HEARTBEAT_STALE_MS, utcDate, type Ledger } from './ledger.ts';
+import { HEARTBEAT_STALE_MS, utcDate, type LedgerBackend, type LedgerSnapshot } from './ledger-store.ts';
 import { printable } from '../headless/printable.ts';
 import { makeRedactor, redactedJson } from '../headless/redact.ts';
 
 /** Stable for scripts: fields are only ever added. Money in USD, times as ISO-8601 UTC. */
 export interface BudgetStatus {
   stateDir: string;
-  /** the ledger file, or null when this state dir has none yet (nothing ever ran) */
+  /** the ledger: its file, or its PostgreSQL URL without the password; null when this state dir has no SQLite ledger yet */
   ledger: string | null;
+  backend: LedgerBackend;
   day: {
     date: string;
     spentUsd: number;
@@ -24,7 +25,10 @@ export interface BudgetStatus {
     name: string;
     pid: number;
     host: string;
+    /** who runs it; null for experiments recorded before the ledger kept it */
+    operator: string | null;
     phase: string;
+    /** by the ledger's clock */
     heartbeatAgeMs: number;
     /** heartbeat older than the dead-man threshold: the controller may have died */
     stale: boolean;
@@ -32,6 +36,8 @@ export interface BudgetStatus {
     spentUsd: number;
     experimentCapUsd: number;
   }>;
+  /** dead controllers whose rollback plan has not run yet: `gameday recover` on `host` runs it */
+  awaitingRecover: Array<{ id: string; name: string; host: string; pid: number; operator: string | null; diedAt: string | null }>;
   experiments: Array<{
     id: string;
     name: string;
@@ -41,51 +47,62 @@ export interface BudgetStatus {
     endedAt: string | null;
     pid: number;
     host: string;
+    operator: string | null;
   }>;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** What budget-status shows, from one snapshot of the ledger (null: this state dir has no ledger yet). */
 export function buildBudgetStatus(
-  ledger: Ledger | null,
-  opts: { stateDir: string; nowMs?: number; dailyCapUsd?: number; limit?: number },
+  snapshot: LedgerSnapshot | null,
+  opts: { stateDir: string; location: string | null; backend: LedgerBackend; nowMs?: number; dailyCapUsd?: number },
 ): BudgetStatus {
-  const nowMs = opts.nowMs ?? Date.now();
-  const date = utcDate(nowMs);
-  if (!ledger) {
+  if (!snapshot) {
     const capUsd = opts.dailyCapUsd ?? null;
     return {
       stateDir: opts.stateDir,
-      ledger: null,
-      day: { date, spentUsd: 0, reservedUsd: 0, capUsd, remainingUsd: capUsd },
+      ledger: opts.location,
+      backend: opts.backend,
+      day: { date: utcDate(opts.nowMs ?? Date.now()), spentUsd: 0, reservedUsd: 0, capUsd, remainingUsd: capUsd },
       stopLatch: { latched: false, at: null, by: null },
       running: [],
+      awaitingRecover: [],
       experiments: [],
     };
   }
-  const day = ledger.dayTotals(date, opts.dailyCapUsd);
-  const latch = ledger.stopLatch();
+  const { day, latch, clockMs } = snapshot;
   return {
     stateDir: opts.stateDir,
-    ledger: ledger.file,
+    ledger: opts.location,
+    backend: opts.backend,
     day: {
       ...day,
       remainingUsd: day.capUsd === null ? null : fromMicros(toMicros(day.capUsd) - toMicros(day.spentUsd) - toMicros(day.reservedUsd)),
     },
     stopLatch: { latched: latch.latched, at: latch.atMs === undefined ? null : iso(latch.atMs), by: latch.by ?? null },
-    running: ledger.runningExperiments().map((e) => ({
+    running: snapshot.running.map((e) => ({
       id: e.id,
       name: e.name,
       pid: e.pid,
       host: e.host,
+      operator: e.operator,
       phase: e.phase,
-      heartbeatAgeMs: Math.max(0, nowMs - e.heartbeatMs),
-      stale: nowMs - e.heartbeatMs > HEARTBEAT_STALE_MS,
+      heartbeatAgeMs: Math.max(0, clockMs - e.heartbeatMs),
+      stale: clockMs - e.heartbeatMs > HEARTBEAT_STALE_MS,
       reservedUsd: e.reservedUsd,
       spentUsd: e.spentUsd,
       experimentCapUsd: e.experimentCapUsd,
     })),
-    experiments: ledger.recentExperiments(opts.limit ?? 10).map((e) => ({
+    awaitingRecover: snapshot.awaitingRollback.map((e) => ({
+      id: e.id,
+      name: e.name,
+      host: e.host,
+      pid: e.pid,
+      operator: e.operator,
+      diedAt: e.endedMs === null ? null : iso(e.endedMs),
+    })),
+    experiments: snapshot.recent.map((e) => ({
       id: e.id,
       name: e.name,
       status: e.status,
@@ -94,6 +111,7 @@ export function buildBudgetStatus(
       endedAt: e.endedMs === null ? null : iso(e.endedMs),
       pid: e.pid,
       host: e.host,
+      operator: e.operator,
     })),
   };
 }
@@ -138,17 +156,27 @@ export function formatBudgetStatus(status: BudgetStatus, redact: (text: string) 
     out.push('Running');
     out.push(
       table(
-        ['ID', 'NAME', 'PID', 'HOST', 'PHASE', 'HELD', 'SPENT', 'HEARTBEAT'],
+        ['ID', 'NAME', 'OPERATOR', 'HOST', 'PID', 'PHASE', 'HELD', 'SPENT', 'HEARTBEAT'],
         s.running.map((r) => [
           r.id,
           r.name,
-          String(r.pid),
+          r.operator ?? '-',
           r.host,
+          String(r.pid),
           r.phase,
           formatUsd(r.reservedUsd),
           formatUsd(r.spentUsd),
           ageText(r.heartbeatAgeMs) + (r.stale ? ' (stale)' : ''),
         ]),
+      ),
+    );
+  }
+  if (s.awaitingRecover.length > 0) {
+    out.push('Dead, awaiting recover (run `gameday recover` on the host named: the fault was injected there)');
+    out.push(
+      table(
+        ['ID', 'NAME', 'OPERATOR', 'HOST', 'PID', 'DIED (UTC)'],
+        s.awaitingRecover.map((d) => [d.id, d.name, d.operator ?? '-', d.host, String(d.pid), d.diedAt ? shortTime(d.diedAt) : '-']),
       ),
     );
   }
@@ -158,8 +186,8 @@ export function formatBudgetStatus(status: BudgetStatus, redact: (text: string) 
     out.push(`Last ${s.experiments.length} experiment${s.experiments.length === 1 ? '' : 's'}`);
     out.push(
       table(
-        ['ID', 'NAME', 'STARTED (UTC)', 'STATUS', 'SPENT'],
-        s.experiments.map((e) => [e.id, e.name, shortTime(e.startedAt), e.status, formatUsd(e.spentUsd)]),
+        ['ID', 'NAME', 'OPERATOR', 'HOST', 'STARTED (UTC)', 'STATUS', 'SPENT'],
+        s.experiments.map((e) => [e.id, e.name, e.operator ?? '-', e.host, shortTime(e.startedAt), e.status, formatUsd(e.spentUsd)]),
       ),
     );
   }

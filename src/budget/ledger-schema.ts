@@ -65,6 +65,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE experiments ADD COLUMN rollback_lease_until_ms INTEGER;
   PRAGMA application_id = 1195655513; -- 0x47444159, 'GDAY': GAMEDAY_APPLICATION_ID
   `,
+  // v3
+  `
+  -- Who runs each experiment (--operator, else $USER), shown by budget-status to the whole team.
+  ALTER TABLE experiments ADD COLUMN operator TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

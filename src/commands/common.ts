@@ -1,10 +1,12 @@
 // Bits every command shares: where the state dir is, and a stream for one-line messages. Errors are
 // printed in one place, src/errors/report.ts.
-import { loadConfig } from '../config/load.ts';
+import { ledgerUrl } from '../config/bounds.ts';
+import { loadConfig, parseTextFlag } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveStateDir } from '../budget/state-dir.ts';
 import { printable } from '../headless/printable.ts';
-import { makeRedactor } from '../headless/redact.ts';
+import { makeRedactor, registerSecretsIn } from '../headless/redact.ts';
+import { ledgerTarget, type LedgerTarget } from '../budget/open-ledger.ts';
 
 type Redact = (text: string) => string;
 type Sink = { write(text: string): unknown };
@@ -13,9 +15,19 @@ type Sink = { write(text: string): unknown };
  * The config and state dir a command works with: --state-dir, else GAMEDAY_STATE_DIR, else the
  * config file's stateDir, else the XDG default (loadConfig layers env over the file).
  */
-export function commandContext(opts: { stateDir?: string; config?: string }): { config: Config; stateDir: string } {
-  const config = loadConfig({ configFile: opts.config, flags: opts.stateDir ? { stateDir: opts.stateDir } : undefined });
-  return { config, stateDir: resolveStateDir(config.stateDir) };
+export function commandContext(opts: { stateDir?: string; config?: string; ledger?: string }): {
+  config: Config;
+  stateDir: string;
+  ledger: LedgerTarget;
+} {
+  const flags: Record<string, unknown> = {};
+  if (opts.stateDir) flags.stateDir = opts.stateDir;
+  if (opts.ledger !== undefined) flags.ledger = { url: parseTextFlag('--ledger', opts.ledger, ledgerUrl) };
+  const config = loadConfig({ configFile: opts.config, flags });
+  // a password written in the config file is a secret like one on the command line
+  registerSecretsIn(config.ledger);
+  const stateDir = resolveStateDir(config.stateDir);
+  return { config, stateDir, ledger: ledgerTarget(stateDir, config.ledger?.url) };
 }
 
 /**

@@ -1,12 +1,15 @@
-// gameday emergency-stop [--clear]: signal every live controller of this state dir on this host
+// gameday emergency-stop [--clear]: signal every live controller of this ledger on this host
 // (EMERGENCY_STOP_SIGNAL), latch the stop in the ledger, and wait until each reports rolled back.
-// Controllers on other hosts cannot be signalled; they see the latch on their next tick.
+// Controllers on other hosts cannot be signalled: a PostgreSQL ledger notifies them in the latch's
+// own transaction (NOTIFY gameday_stop), and every controller also reads the latch each tick.
 // Exit 0: every running experiment reported stopped (or none was running) · 6: some did not report
 // in time, or their controller is gone: faults may remain · 1: the ledger cannot be used (or the
 // latch could not be set).
-import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, Ledger, LedgerError, type ExperimentRow, type StopLatch } from '../budget/ledger.ts';
+import { operatorName, thisHost } from '../budget/identity.ts';
+import { LedgerError } from '../budget/ledger-error.ts';
+import { EMERGENCY_STOP_SIGNAL, HEARTBEAT_STALE_MS, type ExperimentRow, type LedgerStore, type StopLatch } from '../budget/ledger-store.ts';
+import { openLedger, type LedgerTarget } from '../budget/open-ledger.ts';
 import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
 import { printError } from '../errors/report.ts';
 import { pidAlive } from '../faults/pid.ts';
@@ -14,59 +17,53 @@ import { shownWriter } from './common.ts';
 
 const EMERGENCY_STOP_TIMEOUT_MS = 30_000;
 
-function whoAmI(): string {
-  let user = process.env.USER ?? 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (containers): keep $USER
-  }
-  return `${user}@${hostname()} (pid ${process.pid})`;
-}
+const whoAmI = (operator?: string): string => `${operatorName(operator)}@${thisHost()} (pid ${process.pid})`;
 
-const describe = (e: ExperimentRow): string => `${e.id}  ${e.name}  (pid ${e.pid} on ${e.host})`;
+const describe = (e: ExperimentRow): string => `${e.id}  ${e.name}  (pid ${e.pid} on ${e.host}${e.operator ? `, ${e.operator}` : ''})`;
 
 interface Outcome {
   stopped: boolean;
   text: string;
 }
 
-/** Where one experiment stands, or null while we should keep waiting. */
-function outcome(e: ExperimentRow | undefined, sentMs: number, nowMs: number, thisHost: string): Outcome | null {
+/** Where one experiment stands, or null while we should keep waiting. Times by the ledger's clock. */
+function outcome(e: ExperimentRow | undefined, sentMs: number, nowMs: number, here: string): Outcome | null {
   if (!e) return { stopped: false, text: 'vanished from the ledger' };
   if (e.stopAckedMs !== null) return { stopped: true, text: `rolled back in ${Math.max(0, e.stopAckedMs - sentMs)} ms` };
   if (e.status === 'dead') return { stopped: false, text: 'controller declared dead: its faults may remain; run `gameday recover`' };
   if (e.status !== 'running') return { stopped: true, text: `finished (${e.status}) after ${Math.max(0, nowMs - sentMs)} ms` };
-  if (e.host === thisHost && !pidAlive(e.pid))
+  if (e.host === here && !pidAlive(e.pid))
     return { stopped: false, text: 'controller exited without reporting: its faults may remain; run `gameday recover`' };
   return null;
 }
 
-/** The latch matters more than one busy timeout: keep trying while another process holds the ledger. */
-function latchWhileBusy(ledger: Ledger, by: string, deadlineMs: number): StopLatch {
+/**
+ * The latch matters more than one failed try: keep trying while another process holds the ledger
+ * locked, or the database is briefly out of reach (a restart), until the deadline.
+ */
+async function latchWhileBusy(ledger: LedgerStore, by: string, deadlineMs: number): Promise<StopLatch> {
   for (;;) {
     try {
-      return ledger.setStopLatch(by);
+      return await ledger.setStopLatch(by);
     } catch (e) {
-      const code = (e as { cause?: { code?: unknown } }).cause?.code;
-      const busy = e instanceof LedgerError && typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-      if (!busy || Date.now() >= deadlineMs) throw e;
+      if (!(e instanceof LedgerError) || Date.now() >= deadlineMs) throw e;
+      await sleep(50);
     }
   }
 }
 
 type Writer = { write(text: string): unknown };
 
-/** Signals this host's live controllers, each once; remembers which. */
-function signaller(): { signal(experiments: ExperimentRow[]): void; readonly count: number } {
-  const thisHost = hostname();
+/** Signals this host's live controllers, each once; remembers which. `clockMs`: the ledger's clock now. */
+function signaller(): { signal(experiments: ExperimentRow[], clockMs: number): void; readonly count: number } {
+  const here = thisHost();
   const signalled = new Set<string>();
   return {
-    signal(experiments) {
+    signal(experiments, clockMs) {
       for (const e of experiments) {
         // Only a fresh heartbeat vouches that the pid is still our controller and not a reused pid
         // (the signal's default action would kill whatever else holds it).
-        if (signalled.has(e.id) || e.host !== thisHost || Date.now() - e.heartbeatMs > HEARTBEAT_STALE_MS) continue;
+        if (signalled.has(e.id) || e.host !== here || clockMs - e.heartbeatMs > HEARTBEAT_STALE_MS) continue;
         try {
           process.kill(e.pid, EMERGENCY_STOP_SIGNAL);
           signalled.add(e.id);
@@ -81,24 +78,26 @@ function signaller(): { signal(experiments: ExperimentRow[]): void; readonly cou
   };
 }
 
-/** Polls the ledger until every target has an outcome or the deadline passes. */
+/**
+ * Polls the ledger until every target has an outcome or the deadline passes. `clock` maps this
+ * machine's time to the ledger's, so that acknowledgement times compare with when the stop was sent.
+ */
 async function awaitOutcomes(
-  ledger: Ledger,
+  ledger: LedgerStore,
   targets: ExperimentRow[],
-  sentMs: number,
+  clock: { sentMs: number; ledgerMs(): number },
   deadlineMs: number,
   pollMs: number,
 ): Promise<Map<string, Outcome>> {
-  const thisHost = hostname();
+  const here = thisHost();
   const results = new Map<string, Outcome>();
   for (;;) {
-    const nowMs = Date.now();
     for (const e of targets) {
       if (results.has(e.id)) continue;
-      const o = outcome(ledger.experiment(e.id), sentMs, nowMs, thisHost);
+      const o = outcome(await ledger.experiment(e.id), clock.sentMs, clock.ledgerMs(), here);
       if (o) results.set(e.id, o);
     }
-    if (results.size === targets.length || nowMs >= deadlineMs) return results;
+    if (results.size === targets.length || Date.now() >= deadlineMs) return results;
     await sleep(pollMs);
   }
 }
@@ -121,9 +120,9 @@ function reportOutcomes(out: Writer, targets: ExperimentRow[], results: Map<stri
 }
 
 /** The latch, said; a LedgerError (it could not be set) is told loudly and returned. */
-function latch(ledger: Ledger, deadlineMs: number, out: Writer, err: Writer): LedgerError | null {
+async function latch(ledger: LedgerStore, by: string, deadlineMs: number, out: Writer, err: Writer): Promise<LedgerError | null> {
   try {
-    const l = latchWhileBusy(ledger, whoAmI(), deadlineMs);
+    const l = await latchWhileBusy(ledger, by, deadlineMs);
     out.write(
       `emergency stop latched (since ${new Date(l.atMs ?? Date.now()).toISOString()}, by ${l.by}): no experiment starts until \`gameday emergency-stop --clear\`\n`,
     );
@@ -138,28 +137,32 @@ function latch(ledger: Ledger, deadlineMs: number, out: Writer, err: Writer): Le
 /**
  * Signal first, latch second: the controllers on this host stop on the signal alone, and the latch
  * is a write that waits while another process holds the ledger locked. Reading the list of running
- * experiments never waits (WAL readers do not block on writers).
+ * experiments never waits (WAL readers do not block on writers; PostgreSQL's readers neither).
  */
-async function stopAll(ledger: Ledger, out: Writer, err: Writer, timeoutMs: number, pollMs: number): Promise<ExitCode> {
-  const sentMs = Date.now();
+async function stopAll(ledger: LedgerStore, by: string, out: Writer, err: Writer, timing: { timeoutMs: number; pollMs: number }) {
+  const { timeoutMs, pollMs } = timing;
+  const localSentMs = Date.now();
+  const sentMs = await ledger.clockMs();
+  const clock = { sentMs, ledgerMs: () => sentMs + (Date.now() - localSentMs) };
   const signals = signaller();
-  const first = ledger.runningExperiments();
-  signals.signal(first);
-  const latchError = latch(ledger, sentMs + timeoutMs, out, err);
+  const first = await ledger.runningExperiments();
+  signals.signal(first, clock.ledgerMs());
+  const latchError = await latch(ledger, by, localSentMs + timeoutMs, out, err);
   // Whoever registered between the first read and the latch is signalled too; whoever finished
   // meanwhile (the lock held the latch up) is still reported.
-  const again = ledger.runningExperiments();
-  signals.signal(again);
+  const again = await ledger.runningExperiments();
+  signals.signal(again, clock.ledgerMs());
   const targets = [...first, ...again.filter((e) => !first.some((f) => f.id === e.id))];
   if (targets.length === 0) {
     out.write('no running experiments\n');
     return latchError ? EXIT.failed : EXIT.ok;
   }
+  const notified = ledger.backend === 'postgres' ? ', and notified every host (NOTIFY gameday_stop)' : '';
   out.write(
-    `signalled ${signals.count} of ${targets.length} running experiment${targets.length === 1 ? '' : 's'} (${EMERGENCY_STOP_SIGNAL}); ` +
+    `signalled ${signals.count} of ${targets.length} running experiment${targets.length === 1 ? '' : 's'} (${EMERGENCY_STOP_SIGNAL})${notified}; ` +
       `waiting up to ${(timeoutMs / 1000).toFixed(1)} s for each to roll back\n`,
   );
-  const results = await awaitOutcomes(ledger, targets, sentMs, sentMs + timeoutMs, pollMs);
+  const results = await awaitOutcomes(ledger, targets, clock, localSentMs + timeoutMs, pollMs);
   const failures = reportOutcomes(out, targets, results, timeoutMs);
   if (failures > 0) {
     err.write(`gameday: ${failures} of ${targets.length} experiment${targets.length === 1 ? '' : 's'} did not report rolled back\n`);
@@ -170,8 +173,10 @@ async function stopAll(ledger: Ledger, out: Writer, err: Writer, timeoutMs: numb
 }
 
 export async function emergencyStopCommand(opts: {
-  stateDir: string;
+  ledger: LedgerTarget;
   clear: boolean;
+  /** who stops them (default $USER), recorded with the latch */
+  operator?: string;
   timeoutMs?: number;
   pollMs?: number;
   out?: NodeJS.WritableStream;
@@ -180,18 +185,19 @@ export async function emergencyStopCommand(opts: {
   // names, hosts and who latched come from the ledger: redacted, control characters shown as escapes
   const out = shownWriter(opts.out ?? process.stdout);
   const err = shownWriter(opts.err ?? process.stderr);
-  let ledger: Ledger | undefined;
+  let ledger: LedgerStore | undefined;
   try {
-    ledger = Ledger.open(opts.stateDir);
+    ledger = await openLedger(opts.ledger);
     if (opts.clear) {
-      const was = ledger.clearStopLatch();
+      const was = await ledger.clearStopLatch();
       out.write(was ? 'emergency stop cleared: experiments may start again\n' : 'the emergency stop was not latched\n');
       return EXIT.ok;
     }
-    return await stopAll(ledger, out, err, opts.timeoutMs ?? EMERGENCY_STOP_TIMEOUT_MS, opts.pollMs ?? 50);
+    const timing = { timeoutMs: opts.timeoutMs ?? EMERGENCY_STOP_TIMEOUT_MS, pollMs: opts.pollMs ?? 50 };
+    return await stopAll(ledger, whoAmI(opts.operator), out, err, timing);
   } catch (e) {
     return printError(e, err);
   } finally {
-    ledger?.close();
+    await ledger?.close();
   }
 }

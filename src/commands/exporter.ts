@@ -1,12 +1,11 @@
 // gameday exporter [--port 9465] [--host 127.0.0.1]: the ledger's budget as Prometheus metrics, for
 // dashboards between runs. Long-lived and read-only (src/telemetry/ledger-exporter.ts); SIGINT,
 // SIGTERM or SIGHUP close it (exit 0). A port in use, or a bad --port, is exit 1.
-import { join } from 'node:path';
 import { z } from 'zod';
-import { LEDGER_FILE } from '../budget/ledger.ts';
+import { describeTarget, ledgerTarget, type LedgerTarget } from '../budget/open-ledger.ts';
 import { parseNumberFlag } from '../config/load.ts';
 import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
-import { LedgerExporter, LedgerReader } from '../telemetry/ledger-exporter.ts';
+import { LedgerExporter, LedgerReader, StoreReader } from '../telemetry/ledger-exporter.ts';
 import { shownWriter } from './common.ts';
 
 /** 0 asks the kernel for a free port (printed): for tests and side-by-side exporters. */
@@ -28,6 +27,8 @@ function nextStopSignal(): { signal: Promise<NodeJS.Signals>; release(): void } 
 
 export async function exporterCommand(opts: {
   stateDir: string;
+  /** default: the state dir's SQLite ledger, read-only */
+  ledger?: LedgerTarget;
   /** the config's budget.dailyCapUsd, as budget-status shows it */
   dailyCapUsd?: number;
   host: string;
@@ -38,12 +39,16 @@ export async function exporterCommand(opts: {
   const port = parseNumberFlag('--port', opts.port, exporterPort);
   const out = shownWriter(opts.out ?? process.stdout);
   const err = shownWriter(opts.err ?? process.stderr);
-  const reader = new LedgerReader(opts.stateDir, opts.dailyCapUsd);
+  const target = opts.ledger ?? ledgerTarget(opts.stateDir, undefined);
+  const reader =
+    target.backend === 'sqlite'
+      ? new LedgerReader(opts.stateDir, opts.dailyCapUsd)
+      : new StoreReader(target, opts.stateDir, opts.dailyCapUsd);
   const exporter = new LedgerExporter(reader, (line) => err.write(`gameday exporter: ${line}\n`));
   const stop = nextStopSignal();
   try {
     const url = await exporter.listen(opts.host, port);
-    out.write(`gameday exporter: serving ${url} from ${join(opts.stateDir, LEDGER_FILE)} (read-only)\n`);
+    out.write(`gameday exporter: serving ${url} from ${describeTarget(target)} (read-only)\n`);
     await exporter.metrics(); // a ledger that cannot be read is said now, not at the first scrape
     const sig = await stop.signal;
     err.write(`gameday exporter: ${sig}: closed\n`);
@@ -51,6 +56,6 @@ export async function exporterCommand(opts: {
   } finally {
     stop.release();
     await exporter.close();
-    reader.close();
+    await reader.close();
   }
 }

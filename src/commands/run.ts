@@ -1,13 +1,15 @@
 // gameday run: resolve the plan, open the ledger, recover dead experiments, run one experiment with a
 // face (the control room, or text/NDJSON when headless), write the journal, exit with its code.
-import { hostname } from 'node:os';
-// `gameday emergency-stop` signals live controllers with EMERGENCY_STOP_SIGNAL; they also read the latch each tick.
-import { EMERGENCY_STOP_SIGNAL, Ledger, type ExperimentHandle } from '../budget/ledger.ts';
+import { thisHost } from '../budget/identity.ts';
+// `gameday emergency-stop` signals this host's controllers with EMERGENCY_STOP_SIGNAL, a PostgreSQL
+// ledger notifies every host's (watchStop), and each controller also reads the latch every tick.
+import { EMERGENCY_STOP_SIGNAL, type ExperimentHandle, type LedgerStore } from '../budget/ledger-store.ts';
+import { ledgerTarget, openLedger } from '../budget/open-ledger.ts';
 import { resolveStateDir } from '../budget/state-dir.ts';
 import { describePlan, resolveRunPlan, type RunFlags, type RunPlan } from '../config/plan.ts';
 import type { ControllerLink } from '../engine/run.ts';
 import { ExperimentRun } from '../engine/run.ts';
-import { describeClaim, recoverDead } from '../engine/recovery.ts';
+import { describeClaim, describeOtherHost, recoverDead } from '../engine/recovery.ts';
 import { spawnWatchdog } from '../engine/watchdog.ts';
 import { checkJournalPath, defaultJournalPath, JournalWriter } from '../headless/journal.ts';
 import { ndjsonReporter } from '../headless/ndjson-reporter.ts';
@@ -29,15 +31,15 @@ export interface RunCommandOptions extends RunFlags {
   journal?: string;
 }
 
-function linkFor(handle: ExperimentHandle, ledger: Ledger, stateDir: string): ControllerLink {
+function linkFor(handle: ExperimentHandle, ledger: LedgerStore, stateDir: string, ledgerUrl: string | null): ControllerLink {
   let watchdog: number | undefined;
   return {
     heartbeat: (phase) => handle.heartbeat(phase),
-    stopLatched: () => ledger.stopLatch().latched,
+    stopLatched: async () => (await ledger.stopLatch()).latched,
     setRollbackPlan: async (plan) => {
       await handle.setRollbackPlan(plan);
       // The plan is in the ledger; now somebody outside this process must be watching it.
-      if (plan && watchdog === undefined) watchdog = spawnWatchdog(stateDir, handle.id);
+      if (plan && watchdog === undefined) watchdog = spawnWatchdog(stateDir, handle.id, ledgerUrl);
     },
     ackStopped: () => handle.ackStopped(),
   };
@@ -75,12 +77,13 @@ function catchSignals(): { attach(run: ExperimentRun): void; release(): void } {
 type Writer = { write(text: string): unknown };
 
 /** Dead controllers first: their reservations count as spent, their faults are rolled back. */
-async function recoverFirst(ledger: Ledger, stderr: Writer): Promise<void> {
+async function recoverFirst(ledger: LedgerStore, stderr: Writer): Promise<void> {
   const recovered = await recoverDead(ledger);
   for (const d of recovered.dead) stderr.write(`gameday: a controller died: ${d}; its reservation counts as spent\n`);
   for (const r of recovered.results)
     stderr.write(`gameday: ${r.ok ? 'rolled back' : 'ROLLBACK FAILED for'} dead experiment ${r.name} (${r.id}): ${r.detail}\n`);
   for (const c of recovered.claimedElsewhere) stderr.write(`gameday: dead experiment ${describeClaim(c)}; not run here\n`);
+  for (const o of recovered.otherHosts) stderr.write(`gameday: ${describeOtherHost(o)}\n`);
 }
 
 interface Faces {
@@ -124,12 +127,13 @@ async function attachFaces(
 }
 
 /** Registers the experiment and opens its journal: the run's first listener, so every face sees what it recorded. */
-function prepare(ledger: Ledger, plan: RunPlan, opts: RunCommandOptions, stateDir: string, redact: (t: string) => string) {
-  const handle = ledger.registerExperiment({
+async function prepare(ledger: LedgerStore, plan: RunPlan, opts: RunCommandOptions, stateDir: string, redact: (t: string) => string) {
+  const handle = await ledger.registerExperiment({
     // budget-status and emergency-stop print it, maybe in a shell that does not know the secret
     name: redact(plan.name),
     pid: process.pid,
-    host: hostname(),
+    host: thisHost(),
+    operator: redact(plan.operator),
     experimentCapUsd: plan.budget.experimentCapUsd,
     dailyCapUsd: plan.budget.dailyCapUsd,
     costPerRequestUsd: plan.budget.costPerRequestUsd,
@@ -141,7 +145,7 @@ function prepare(ledger: Ledger, plan: RunPlan, opts: RunCommandOptions, stateDi
     plan,
     experimentId: handle.id,
     budget: handle,
-    link: linkFor(handle, ledger, stateDir),
+    link: linkFor(handle, ledger, stateDir, plan.ledgerUrl),
     // read when the summary is made: no journal is named once journaling has failed
     journalPath: () => (journal.problem ? null : journalPath),
   });
@@ -165,22 +169,27 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
 
   // Fail closed: without a readable ledger there is no budget, so nothing runs.
   const stateDir = resolveStateDir(plan.stateDir);
-  let ledger: Ledger;
+  // Signals are caught before the ledger opens: a stop that comes while it connects is kept for the run.
+  const signals = catchSignals();
+  let ledger: LedgerStore;
   try {
-    ledger = Ledger.open(stateDir);
+    ledger = await openLedger(ledgerTarget(stateDir, plan.ledgerUrl ?? undefined));
   } catch (err) {
+    signals.release();
     throw ledgerOpenError(err);
   }
-  const signals = catchSignals();
   const redact = makeRedactor();
   let started = false;
+  let stopWatch: { close(): Promise<void> } | null = null;
   try {
     await recoverFirst(ledger, stderr);
-    const { handle, journal, journalPath, run } = prepare(ledger, plan, opts, stateDir, redact);
+    const { handle, journal, journalPath, run } = await prepare(ledger, plan, opts, stateDir, redact);
+    // the latch set on any machine stops this run at once (PostgreSQL: NOTIFY); the tick's read of it stays as the fallback
+    stopWatch = await ledger.watchStop((by) => run.emergencyStop(`emergency stop (latched by ${by})`));
     const faces = await attachFaces(run, plan, opts, redact, { stateDir, experimentId: handle.id });
     // earlier runs' GamedayRollbackFailed: resolved where nothing is left to roll back
     if (faces.alerts)
-      faces.alerts.resolveLeftovers(await openAlertsToResolve(stateDir, new Set(ledger.awaitingRollback().map((r) => r.id))));
+      faces.alerts.resolveLeftovers(await openAlertsToResolve(stateDir, new Set((await ledger.awaitingRollback()).map((r) => r.id))));
     signals.attach(run);
     started = true;
     const summary = await run.run();
@@ -209,6 +218,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     throw runError(err, started);
   } finally {
     signals.release();
-    ledger.close();
+    await stopWatch?.close();
+    await ledger.close();
   }
 }

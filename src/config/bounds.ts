@@ -116,6 +116,19 @@ export const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
   .refine((s) => !URL.canParse(s) || new URL(s).port !== '0', 'the port must be 1–65535');
 
+/**
+ * The team ledger: a PostgreSQL URL (libpq's form, postgres://user:password@host:5432/db). The
+ * SQLite ledger has no URL: it is the file in the state dir, the default.
+ */
+export const ledgerUrl = z
+  .string()
+  .refine(
+    (s) => /^postgres(ql)?:\/\//i.test(s),
+    'expected a postgres:// or postgresql:// URL (the SQLite ledger is the default: leave it unset)',
+  )
+  .refine((s) => !/^postgres(ql)?:\/\//i.test(s) || URL.canParse(s), 'not a valid URL (percent-encode @, : and / in the password)')
+  .refine((s) => !URL.canParse(s) || new URL(s).port !== '0', 'the port must be 1–65535');
+
 /** A process to signal: not init (pid 1), not gameday itself nor the process that started it. */
 export const pid = z
   .number()

@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatIssues } from './errors.ts';
 import { ConfigFileSchema, ConfigSchema, ExperimentSchema, type Config, type Experiment } from './schema.ts';
-import { MAX_CONFIG_FILE_BYTES, alertmanagerUrlList, httpUrl, metricsPort, positiveDuration, usd } from './bounds.ts';
+import { MAX_CONFIG_FILE_BYTES, alertmanagerUrlList, httpUrl, ledgerUrl, metricsPort, positiveDuration, usd } from './bounds.ts';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_CONFIG_FILE = join(ROOT_DIR, 'config', 'default.yaml');
@@ -91,6 +91,7 @@ const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'stri
   GAMEDAY_STATE_DIR: { path: ['stateDir'], kind: 'string', schema: ConfigSchema.shape.stateDir },
   GAMEDAY_PROMETHEUS_URL: { path: ['prometheus', 'url'], kind: 'string', schema: httpUrl },
   GAMEDAY_ALERTMANAGER_URL: { path: ['alertmanager', 'urls'], kind: 'string', schema: alertmanagerUrlList },
+  GAMEDAY_LEDGER_URL: { path: ['ledger', 'url'], kind: 'string', schema: ledgerUrl },
 };
 
 /** A number as people write it in a flag or a variable ("1e9", "0.5"); NaN for anything else, "" included. */
@@ -190,6 +191,11 @@ export function loadExperimentFile(path: string): Experiment {
 /** A duration flag such as --duration 2m, through the field's own schema; problems name the flag. */
 export function parseDurationFlag(flag: string, text: string, schema: z.ZodType<number, unknown> = positiveDuration): number {
   return parseField(flag, schema, text.trim());
+}
+
+/** A text flag such as --ledger URL, through the field's own schema; problems name the flag. */
+export function parseTextFlag<S extends z.ZodType>(flag: string, text: string, schema: S): z.output<S> {
+  return parseField(flag, schema, text);
 }
 
 /** A number flag such as --rps 50, through the field's own schema; problems name the flag. */

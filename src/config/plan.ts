@@ -1,8 +1,9 @@
 // The resolved plan of one run: the config and the experiment, with flags applied and every
 // number in its unit. The engine takes only this.
 import { ConfigError } from './errors.ts';
-import { experimentTypeFile, loadConfig, loadExperimentFile, parseDurationFlag, parseNumberFlag } from './load.ts';
-import { metricsPort, rps, usd } from './bounds.ts';
+import { experimentTypeFile, loadConfig, loadExperimentFile, parseDurationFlag, parseNumberFlag, parseTextFlag } from './load.ts';
+import { ledgerUrl, metricsPort, rps, usd } from './bounds.ts';
+import { operatorName } from '../budget/identity.ts';
 import { formatDurationMs } from './duration.ts';
 import type { Config, Experiment, FaultSpec, PromqlGuardSpec, RollbackStep } from './schema.ts';
 import type { SloThresholds } from '../engine/slis.ts';
@@ -17,6 +18,9 @@ export interface RunFlags {
   config?: string;
   stateDir?: string;
   metricsPort?: string;
+  /** the team ledger's PostgreSQL URL */
+  ledger?: string;
+  operator?: string;
 }
 
 export interface RunPlan {
@@ -47,6 +51,10 @@ export interface RunPlan {
   demo: Experiment['demo'];
   metrics: { port: number; host: string };
   stateDir: string | undefined;
+  /** the team ledger (PostgreSQL); null: the state dir's SQLite file */
+  ledgerUrl: string | null;
+  /** who runs it, as budget-status shows it to the team: --operator, else $USER */
+  operator: string;
   /** null: no Alertmanager notifications */
   alertmanager: { urls: string[]; resendEveryMs: number } | null;
 }
@@ -151,6 +159,10 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
     const port = problems.attempt(() => parseNumberFlag('--metrics-port', flags.metricsPort!, metricsPort));
     if (port !== undefined) configFlags.metrics = { port };
   }
+  if (flags.ledger !== undefined) {
+    const url = problems.attempt(() => parseTextFlag('--ledger', flags.ledger!, ledgerUrl));
+    if (url !== undefined) configFlags.ledger = { url };
+  }
   const config = problems.attempt(() => loadConfig({ configFile: flags.config, env, flags: configFlags }));
   const source = flags.experiment ?? flags.experimentType ?? DEFAULT_EXPERIMENT_TYPE;
   const experimentFile = flags.experiment ?? problems.attempt(() => experimentTypeFile(source));
@@ -165,14 +177,14 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
   if (!flags.experiment && targetUrl !== undefined) experiment.rollback = experiment.rollback.filter((s) => s.type !== 'traffic-shift');
   const crossed = crossCheck(config, experiment, parsed, budgetUsd, targetUrl, Boolean(flags.experiment));
   if (crossed.length) throw new ConfigError(crossed);
-  return assemble(config, experiment, parsed, { source, budgetUsd, targetUrl });
+  return assemble(config, experiment, parsed, { source, budgetUsd, targetUrl, operator: operatorName(flags.operator, env) });
 }
 
 function assemble(
   config: Config,
   experiment: Experiment,
   parsed: ParsedFlags,
-  x: { source: string; budgetUsd: number; targetUrl: string | undefined },
+  x: { source: string; budgetUsd: number; targetUrl: string | undefined; operator: string },
 ): RunPlan {
   const slo = { ...config.slo, ...(experiment.slo ?? {}) };
   return {
@@ -215,6 +227,8 @@ function assemble(
     demo: experiment.demo,
     metrics: config.metrics,
     stateDir: config.stateDir,
+    ledgerUrl: config.ledger?.url ?? null,
+    operator: x.operator,
     alertmanager: config.alertmanager ? { urls: config.alertmanager.urls, resendEveryMs: config.alertmanager.resendEvery } : null,
   };
 }

@@ -10,6 +10,7 @@ import {
   healthFailures,
   hostPort,
   httpUrl,
+  ledgerUrl,
   maxInFlight,
   metricsPort,
   minSamples,
@@ -90,6 +91,9 @@ const PrometheusSchema = z.strictObject({
 /** Where the run's alerts go (src/telemetry/alertmanager.ts); absent: nowhere. */
 const AlertmanagerSchema = z.strictObject({ urls: alertmanagerUrls, resendEvery: resendEvery.default(30_000) });
 
+/** Where the budget, the stop latch and the experiments are kept when it is not the state dir's SQLite file. */
+const LedgerSchema = z.strictObject({ url: ledgerUrl });
+
 export const ConfigSchema = z.strictObject({
   budget: z.strictObject({
     costPerRequestUsd: usd,
@@ -121,6 +125,8 @@ export const ConfigSchema = z.strictObject({
   prometheus: PrometheusSchema.optional(),
   stateDir: z.string().min(1).optional(),
   alertmanager: AlertmanagerSchema.optional(),
+  /** the team ledger (PostgreSQL); absent: the SQLite file in the state dir */
+  ledger: LedgerSchema.optional(),
 });
 export type Config = z.output<typeof ConfigSchema>;
 
@@ -136,6 +142,7 @@ export const ConfigFileSchema = z.strictObject({
   stateDir: z.string().min(1).optional(),
   // the URLs may come from GAMEDAY_ALERTMANAGER_URL; the merged config must have them
   alertmanager: AlertmanagerSchema.partial().optional(),
+  ledger: LedgerSchema.optional(),
 });
 
 const ProxySchema = z.strictObject({ listen: hostPort, upstream: httpUrl });

@@ -15,13 +15,13 @@ import type { BudgetExhaustion, TrafficGenerator } from './traffic.ts';
 
 /**
  * The ledger's view of this controller; absent in tests that use an in-memory budget. Every call
- * but stopLatched is asynchronous and none of them is ever on the path that takes a fault out.
+ * is asynchronous, and none of them is ever on the path that takes a fault out.
  */
 export interface ControllerLink {
   /** each tick (one at a time); resolves with why the controller must stop now, or null to carry on */
   heartbeat(phase: Phase): Promise<'emergency-stop' | 'not-running' | null>;
-  /** the emergency-stop latch of the state dir is set (checked at preflight) */
-  stopLatched(): boolean;
+  /** the emergency-stop latch of the ledger is set (checked at preflight) */
+  stopLatched(): Promise<boolean>;
   /** written before an external fault goes in, cleared once it is out */
   setRollbackPlan(plan: WatchdogPlan | null): Promise<void>;
   /** tell `gameday emergency-stop` this controller has rolled back */

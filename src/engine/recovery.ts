@@ -1,7 +1,8 @@
 // Recovery of experiments whose controller died: their reservations count as spent (the ledger does
 // that) and their rollback plans run here, by whichever executor claims each plan first. Done by
 // `gameday recover`, by every `run` before it starts, and by the watchdog.
-import type { Ledger, RollbackClaim } from '../budget/ledger.ts';
+import { thisHost } from '../budget/identity.ts';
+import type { LedgerStore, RollbackClaim } from '../budget/ledger-store.ts';
 import { describeFailure, runCommand } from '../faults/command-driver.ts';
 import { runWithRetries } from './rollback.ts';
 import type { WatchdogPlan } from './topology.ts';
@@ -67,6 +68,17 @@ export function describeClaim(c: ClaimedElsewhere): string {
   return `${c.name} (${c.id}) is being rolled back by pid ${c.pid} on host ${c.host} (since ${new Date(c.sinceMs).toISOString()})`;
 }
 
+/** A dead experiment whose plan must run on the machine that injected it. */
+export interface OnOtherHost {
+  id: string;
+  name: string;
+  host: string;
+}
+
+/** "dead on host H, awaiting `gameday recover` there" */
+export const describeOtherHost = (o: OnOtherHost): string =>
+  `${o.name} (${o.id}) is dead on host ${o.host}, awaiting \`gameday recover\` there`;
+
 export interface RecoverDeadResult {
   /** controllers declared dead by this call */
   dead: string[];
@@ -74,6 +86,8 @@ export interface RecoverDeadResult {
   results: RecoveryResult[];
   /** plans another executor holds: left to it */
   claimedElsewhere: ClaimedElsewhere[];
+  /** plans of other machines: not run here */
+  otherHosts: OnOtherHost[];
 }
 
 /**
@@ -81,16 +95,24 @@ export interface RecoverDeadResult {
  * only after claiming it in the ledger: `recover`, a watchdog and every run's recovery may all get
  * here at once, and a rollback plan must not run twice over itself.
  */
-export async function recoverDead(ledger: Ledger, staleMs?: number): Promise<RecoverDeadResult> {
-  const dead = ledger.markDead(staleMs);
+export async function recoverDead(ledger: LedgerStore, staleMs?: number): Promise<RecoverDeadResult> {
+  const dead = await ledger.markDead(staleMs);
+  const here = thisHost();
   const results: RecoveryResult[] = [];
   const claimedElsewhere: ClaimedElsewhere[] = [];
-  for (const row of ledger.awaitingRollback()) {
-    if (!isPlan(row.rollbackPlan)) {
-      ledger.markRecovered(row.id);
+  const otherHosts: OnOtherHost[] = [];
+  for (const row of await ledger.awaitingRollback()) {
+    // A plan's commands act on the machine that injected the fault (a pid, a local proxy, its
+    // kubeconfig): run anywhere else, they would touch the wrong things, or nothing.
+    if (row.host !== here) {
+      otherHosts.push({ id: row.id, name: row.name, host: row.host });
       continue;
     }
-    const claim = ledger.claimRollback(row.id, planLeaseMs(row.rollbackPlan));
+    if (!isPlan(row.rollbackPlan)) {
+      await ledger.markRecovered(row.id);
+      continue;
+    }
+    const claim = await ledger.claimRollback(row.id, planLeaseMs(row.rollbackPlan));
     if (!claim.claimed) {
       if (claim.holder) claimedElsewhere.push({ id: row.id, name: row.name, ...claim.holder });
       continue; // null: recovered meanwhile by whoever held it
@@ -99,13 +121,13 @@ export async function recoverDead(ledger: Ledger, staleMs?: number): Promise<Rec
     try {
       r = await executePlan(row.rollbackPlan);
     } catch (err) {
-      ledger.releaseRollback(row.id); // never throws today; a bug must not leave the plan claimed
+      await ledger.releaseRollback(row.id); // never throws today; a bug must not leave the plan claimed
       throw err;
     }
     // success ends the claim with the plan; failure hands it back, so a later recover retries
-    if (r.ok) ledger.markRecovered(row.id);
-    else ledger.releaseRollback(row.id);
+    if (r.ok) await ledger.markRecovered(row.id);
+    else await ledger.releaseRollback(row.id);
     results.push({ id: row.id, name: row.name, ...r });
   }
-  return { dead: dead.map((d) => `${d.name} (${d.id}, pid ${d.pid})`), results, claimedElsewhere };
+  return { dead: dead.map((d) => `${d.name} (${d.id}, pid ${d.pid} on ${d.host})`), results, claimedElsewhere, otherHosts };
 }

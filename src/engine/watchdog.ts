@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Ledger } from '../budget/ledger.ts';
+import type { LedgerStore } from '../budget/ledger-store.ts';
 import { ROOT_DIR } from '../config/load.ts';
 import { sleep } from './clock.ts';
 import { describeClaim, recoverDead } from './recovery.ts';
@@ -18,7 +18,7 @@ export interface WatchOptions {
 
 /** Returns when the experiment ended normally, or after rolling back its dead controller. */
 export async function watchController(
-  ledger: Ledger,
+  ledger: LedgerStore,
   experimentId: string,
   opts: WatchOptions = {},
 ): Promise<'finished' | 'recovered' | 'recovery-failed'> {
@@ -39,7 +39,7 @@ export async function watchController(
   }
 
   async function watchRound(): Promise<'finished' | 'recovered' | 'recovery-failed' | null> {
-    const row = ledger.experiment(experimentId);
+    const row = await ledger.experiment(experimentId);
     if (!row || (row.status !== 'running' && row.status !== 'dead')) return 'finished';
     // recoverDead declares only the stale or pid-less dead; a live controller is left alone.
     const { dead, results, claimedElsewhere } = await recoverDead(ledger, staleMs);
@@ -58,15 +58,21 @@ export async function watchController(
       // Keep trying for a while (a control plane may come back), then leave it to `gameday recover`.
       if (++failedRounds >= 20) return 'recovery-failed';
     }
-    const now = ledger.experiment(experimentId);
+    const now = await ledger.experiment(experimentId);
     // Dead with nothing left to roll back (the fault was already out, or somebody else recovered it).
     if (now?.status === 'dead' && (now.rollbackPlan === null || now.recoveredMs !== null)) return 'finished';
     return null;
   }
 }
 
-/** Starts the watchdog for one experiment, detached, logging to the state dir. */
-export function spawnWatchdog(stateDir: string, experimentId: string): number | undefined {
+/**
+ * Starts the watchdog for one experiment, detached, logging to the state dir. A team ledger's URL
+ * goes through the environment, not the arguments: other users can read a process's arguments.
+ */
+export function spawnWatchdog(stateDir: string, experimentId: string, ledgerUrl: string | null): number | undefined {
+  const env = { ...process.env };
+  if (ledgerUrl) env.GAMEDAY_LEDGER_URL = ledgerUrl;
+  else delete env.GAMEDAY_LEDGER_URL;
   const logFd = openSync(join(stateDir, `watchdog-${experimentId}.log`), 'a', 0o600);
   try {
     const child = spawn(
@@ -74,6 +80,7 @@ export function spawnWatchdog(stateDir: string, experimentId: string): number | 
       [join(ROOT_DIR, 'bin', 'gameday.js'), 'watchdog', '--experiment-id', experimentId, '--state-dir', stateDir],
       {
         detached: true,
+        env,
         stdio: ['ignore', logFd, logFd],
       },
     );

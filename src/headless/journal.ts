@@ -23,7 +23,7 @@ import {
 import { open } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { z } from 'zod';
-import { LEDGER_FILE } from '../budget/ledger.ts';
+import { LEDGER_FILE } from '../budget/sqlite-ledger.ts';
 import type { GamedayEvent, Summary } from '../engine/events.ts';
 import { ConfigError, formatIssues } from '../config/errors.ts';
 import { EventSchema, HeaderV2Schema, JournalV1Schema } from './journal-schema.ts';

@@ -5,7 +5,9 @@ import { serveMetrics, type MetricsServer } from './metrics-server.ts';
 import { join } from 'node:path';
 import { Gauge, Registry } from 'prom-client';
 import { buildBudgetStatus, type BudgetStatus } from '../budget/budget-status.ts';
-import { LEDGER_FILE, Ledger, utcDate } from '../budget/ledger.ts';
+import type { LedgerStore } from '../budget/ledger-store.ts';
+import { describeTarget, openLedger, type LedgerTarget } from '../budget/open-ledger.ts';
+import { LEDGER_FILE, Ledger } from '../budget/sqlite-ledger.ts';
 import { ledgerErrorFrom } from '../budget/ledger-error.ts';
 import { EXIT_CODE } from '../engine/events.ts';
 import { EXIT } from '../errors/exit-codes.ts';
@@ -56,13 +58,11 @@ export class LedgerReader {
     try {
       const onDisk = fileStats(join(this.stateDir, LEDGER_FILE));
       if (this.ledger && (!onDisk || !unchanged(onDisk, this.opened!))) this.closeConnection();
-      if (!onDisk) return { status: buildBudgetStatus(null, this.statusOpts(nowMs)), byStatus: {} };
+      if (!onDisk) return { status: buildBudgetStatus(null, { ...this.statusOpts(nowMs), location: null }), byStatus: {} };
       const ledger = this.ledger ?? this.open(onDisk);
-      return ledger.readConsistently(() => ({
-        // limit 0: the recent-experiments list is budget-status's table, not a metric
-        status: buildBudgetStatus(ledger, { ...this.statusOpts(nowMs), limit: 0 }),
-        byStatus: ledger.experimentsByStatus(utcDate(nowMs)),
-      }));
+      // recentLimit 0: the recent-experiments list is budget-status's table, not a metric
+      const snapshot = ledger.snapshot({ capUsd: this.dailyCapUsd, recentLimit: 0 });
+      return { status: buildBudgetStatus(snapshot, { ...this.statusOpts(nowMs), location: ledger.file }), byStatus: snapshot.byStatus };
     } catch (err) {
       this.close(); // the next scrape opens, and fully checks, it afresh
       throw err;
@@ -89,7 +89,44 @@ export class LedgerReader {
   }
 
   private statusOpts(nowMs: number) {
-    return { stateDir: this.stateDir, nowMs, dailyCapUsd: this.dailyCapUsd };
+    return { stateDir: this.stateDir, nowMs, dailyCapUsd: this.dailyCapUsd, backend: 'sqlite' as const };
+  }
+}
+
+/**
+ * Reads a team ledger (PostgreSQL) for the exporter: one connection pool kept between scrapes,
+ * opened again after a failure, each scrape one snapshot (one read transaction).
+ */
+export class StoreReader {
+  private store: LedgerStore | null = null;
+
+  constructor(
+    private readonly target: LedgerTarget,
+    private readonly stateDir: string,
+    private readonly dailyCapUsd: number | undefined,
+  ) {}
+
+  async read(): Promise<LedgerReading> {
+    try {
+      this.store ??= await openLedger(this.target);
+      const snapshot = await this.store.snapshot({ capUsd: this.dailyCapUsd, recentLimit: 0 });
+      const status = buildBudgetStatus(snapshot, {
+        stateDir: this.stateDir,
+        location: describeTarget(this.target),
+        backend: this.target.backend,
+        dailyCapUsd: this.dailyCapUsd,
+      });
+      return { status, byStatus: snapshot.byStatus };
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    const s = this.store;
+    this.store = null;
+    await s?.close().catch(() => {});
   }
 }
 
@@ -120,7 +157,7 @@ export class LedgerExporter {
   private server: MetricsServer | null = null;
 
   constructor(
-    private readonly reader: { read(): LedgerReading },
+    private readonly reader: { read(): LedgerReading | Promise<LedgerReading> },
     /** a line for the operator when the ledger becomes unreadable, and when it is readable again */
     private readonly log: (line: string) => void = () => {},
   ) {}
@@ -131,7 +168,7 @@ export class LedgerExporter {
    * on its own, and the numbers of one scrape would not come from one state.
    */
   async metrics(): Promise<string> {
-    this.apply(this.readOrNull());
+    this.apply(await this.readOrNull());
     return this.registry.metrics();
   }
 
@@ -140,9 +177,9 @@ export class LedgerExporter {
    * down, and take gameday_ledger_up with it): up is 0 and the ledger's series are left out, so a
    * dashboard shows a gap rather than a stale or zero spend. Said once per problem, not per scrape.
    */
-  private readOrNull(): LedgerReading | null {
+  private async readOrNull(): Promise<LedgerReading | null> {
     try {
-      const reading = this.reader.read();
+      const reading = await this.reader.read();
       if (this.lastProblem !== null) this.log('the ledger is readable again');
       this.lastProblem = null;
       return reading;

@@ -6,7 +6,15 @@ import { writeFile } from './cli.ts';
  * A `command` fault whose presence is a marker file: inject creates it, restore removes it, so a
  * test can see from outside whether the fault is in. Uses touch/rm: fast, so timings measure gameday.
  */
-export function commandFaultExperiment(opts: { dir: string; name: string; targetUrl: string; rps?: number; schedule?: string }): {
+export function commandFaultExperiment(opts: {
+  dir: string;
+  name: string;
+  targetUrl: string;
+  rps?: number;
+  schedule?: string;
+  /** e.g. '{ p95LatencyMs: 5000 }': many controllers on two cores slow a loopback target down by themselves */
+  slo?: string;
+}): {
   file: string;
   marker: string;
 } {
@@ -22,7 +30,7 @@ fault:
   inject: [touch, "${marker}"]
   restore: [rm, -f, "${marker}"]
 schedule: ${opts.schedule ?? '{ baseline: 2s, duration: 60s, recoveryWindow: 1s }'}
-`,
+${opts.slo ? `slo: ${opts.slo}\n` : ''}`,
   );
   return { file, marker };
 }

@@ -11,7 +11,8 @@
 // the process is killed right after.
 import { createInterface } from 'node:readline';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import { EMERGENCY_STOP_SIGNAL, Ledger, type ExperimentHandle } from '../../src/budget/ledger.ts';
+import { EMERGENCY_STOP_SIGNAL, type ExperimentHandle } from '../../src/budget/ledger-store.ts';
+import { Ledger } from '../../src/budget/sqlite-ledger.ts';
 
 const [mode, stateDir, ...args] = process.argv.slice(2);
 const say = (line: string) => process.stdout.write(line + '\n');

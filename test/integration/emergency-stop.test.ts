@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Ledger, StopLatchedError } from '../../src/budget/ledger.ts';
+import { Ledger, StopLatchedError } from '../../src/budget/sqlite-ledger.ts';
+import { ledgerTarget } from '../../src/budget/open-ledger.ts';
 import { emergencyStopCommand } from '../../src/commands/emergency-stop.ts';
 import { spawnLedgerChild, type LedgerChild } from '../helpers/ledger-child-process.ts';
 
@@ -46,7 +47,13 @@ describe('emergency-stop', () => {
 
     const out = capture();
     const startedMs = Date.now();
-    const code = await emergencyStopCommand({ stateDir: dir, clear: false, timeoutMs: 5_000, out: out.stream, err: out.stream });
+    const code = await emergencyStopCommand({
+      ledger: ledgerTarget(dir, undefined),
+      clear: false,
+      timeoutMs: 5_000,
+      out: out.stream,
+      err: out.stream,
+    });
     const tookMs = Date.now() - startedMs;
 
     expect(code).toBe(0);
@@ -64,7 +71,7 @@ describe('emergency-stop', () => {
       );
 
       const cleared = capture();
-      expect(await emergencyStopCommand({ stateDir: dir, clear: true, out: cleared.stream })).toBe(0);
+      expect(await emergencyStopCommand({ ledger: ledgerTarget(dir, undefined), clear: true, out: cleared.stream })).toBe(0);
       expect(cleared.text()).toContain('cleared');
       expect(ledger.stopLatch()).toEqual({ latched: false });
       expect(ledger.registerExperiment({ name: 'after', experimentCapUsd: 1, dailyCapUsd: 1, costPerRequestUsd: 0.001 }).id).toBeTruthy();
@@ -81,7 +88,13 @@ describe('emergency-stop', () => {
     const deafId = (await deaf.line('ready')).split(' ')[1];
 
     const out = capture();
-    const code = await emergencyStopCommand({ stateDir: dir, clear: false, timeoutMs: 600, out: out.stream, err: out.stream });
+    const code = await emergencyStopCommand({
+      ledger: ledgerTarget(dir, undefined),
+      clear: false,
+      timeoutMs: 600,
+      out: out.stream,
+      err: out.stream,
+    });
 
     expect(code).toBe(6);
     expect(out.text()).toMatch(new RegExp(`stopped +${goodId} +obedient`));
@@ -94,7 +107,15 @@ describe('emergency-stop', () => {
     const c = controller(dir, 'remote-ish', 'latch-only');
     const id = (await c.line('ready')).split(' ')[1];
     const out = capture();
-    expect(await emergencyStopCommand({ stateDir: dir, clear: false, timeoutMs: 5_000, out: out.stream, err: out.stream })).toBe(0);
+    expect(
+      await emergencyStopCommand({
+        ledger: ledgerTarget(dir, undefined),
+        clear: false,
+        timeoutMs: 5_000,
+        out: out.stream,
+        err: out.stream,
+      }),
+    ).toBe(0);
     expect(out.text()).toMatch(new RegExp(`stopped +${id} +remote-ish`));
     expect((await c.exited).code).toBe(5);
   });
@@ -102,16 +123,24 @@ describe('emergency-stop', () => {
   it('reports a controller that died without reporting, and one with nothing running is a no-op', async () => {
     const dir = stateDir();
     const empty = capture();
-    expect(await emergencyStopCommand({ stateDir: dir, clear: false, out: empty.stream })).toBe(0);
+    expect(await emergencyStopCommand({ ledger: ledgerTarget(dir, undefined), clear: false, out: empty.stream })).toBe(0);
     expect(empty.text()).toContain('no running experiments');
-    await emergencyStopCommand({ stateDir: dir, clear: true, out: empty.stream });
+    await emergencyStopCommand({ ledger: ledgerTarget(dir, undefined), clear: true, out: empty.stream });
 
     const doomed = controller(dir, 'doomed');
     const id = (await doomed.line('ready')).split(' ')[1];
     doomed.proc.kill('SIGKILL');
     await doomed.exited;
     const out = capture();
-    expect(await emergencyStopCommand({ stateDir: dir, clear: false, timeoutMs: 2_000, out: out.stream, err: out.stream })).toBe(6);
+    expect(
+      await emergencyStopCommand({
+        ledger: ledgerTarget(dir, undefined),
+        clear: false,
+        timeoutMs: 2_000,
+        out: out.stream,
+        err: out.stream,
+      }),
+    ).toBe(6);
     expect(out.text()).toMatch(new RegExp(`NOT STOPPED +${id} +doomed.*exited without reporting.*gameday recover`));
   });
 });

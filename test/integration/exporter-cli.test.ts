@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BudgetStatus } from '../../src/budget/budget-status.ts';
-import { LEDGER_FILE, Ledger } from '../../src/budget/ledger.ts';
+import { LEDGER_FILE, Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { BIN, ROOT, runCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
 import { parseExposition } from '../helpers/exposition.ts';
 import { listenOnLoopback } from '../helpers/loopback.ts';

@@ -3,7 +3,7 @@
 // budget-status shows it, the next run marks it dead, and nothing is counted twice.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ledger } from '../../src/budget/ledger.ts';
+import { Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { runCli, spawnCli, tempDir, writeFile } from '../helpers/cli.ts';
 
 describe('a controller killed with SIGKILL mid-run', () => {

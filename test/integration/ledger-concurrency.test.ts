@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toMicros } from '../../src/budget/budget.ts';
-import { LEDGER_FILE, Ledger } from '../../src/budget/ledger.ts';
+import { LEDGER_FILE, Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { spawnLedgerChild, type LedgerChild } from '../helpers/ledger-child-process.ts';
 
 const dirs: string[] = [];

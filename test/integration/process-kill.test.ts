@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Ledger } from '../../src/budget/ledger.ts';
+import { Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { runCli, spawnCli, summaryOf, tempDir, writeFile } from '../helpers/cli.ts';
 import { useCountingTarget } from '../helpers/target.ts';
 import { waitUntil } from '../helpers/wait.ts';

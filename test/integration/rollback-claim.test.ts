@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ledger } from '../../src/budget/ledger.ts';
+import { Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { pidAlive } from '../../src/faults/pid.ts';
 import { spawnCli, tempDir } from '../helpers/cli.ts';
 import { waitUntil } from '../helpers/wait.ts';

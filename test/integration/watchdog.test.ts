@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ledger } from '../../src/budget/ledger.ts';
+import { Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { runCli, spawnCli, tempDir } from '../helpers/cli.ts';
 import { commandFaultExperiment } from '../helpers/experiments.ts';
 import { useCountingTarget } from '../helpers/target.ts';

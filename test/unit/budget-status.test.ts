@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatUsd } from '../../src/budget/budget-status.ts';
-import { LEDGER_FILE, Ledger } from '../../src/budget/ledger.ts';
+import { LEDGER_FILE, Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { budgetStatusCommand } from '../../src/commands/budget-status.ts';
 
 let dir: string;

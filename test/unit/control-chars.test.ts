@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatBudgetStatus, type BudgetStatus } from '../../src/budget/budget-status.ts';
-import { Ledger } from '../../src/budget/ledger.ts';
+import { Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { budgetStatusCommand } from '../../src/commands/budget-status.ts';
 import { ConfigError } from '../../src/config/errors.ts';
 import type { Summary } from '../../src/engine/events.ts';
@@ -101,6 +101,8 @@ describe('control characters are shown, not obeyed', () => {
     const status: BudgetStatus = {
       stateDir: '/tmp/x',
       ledger: '/tmp/x/ledger.sqlite',
+      backend: 'sqlite',
+      awaitingRecover: [],
       day: { date: '2026-11-27', spentUsd: 1, reservedUsd: 0, capUsd: 500, remainingUsd: 499 },
       stopLatch: { latched: true, at: 'now', by: `me\u001b[2J` },
       running: [
@@ -109,6 +111,7 @@ describe('control characters are shown, not obeyed', () => {
           name: NAME,
           pid: 1,
           host: 'h\u009b',
+          operator: null,
           phase: 'observe',
           heartbeatAgeMs: 1,
           stale: false,
@@ -118,7 +121,17 @@ describe('control characters are shown, not obeyed', () => {
         },
       ],
       experiments: [
-        { id: 'e1', name: NAME, status: 'passed', spentUsd: 1, startedAt: '2026-11-27T12:00:00.000Z', endedAt: null, pid: 1, host: 'h' },
+        {
+          id: 'e1',
+          name: NAME,
+          status: 'passed',
+          spentUsd: 1,
+          startedAt: '2026-11-27T12:00:00.000Z',
+          endedAt: null,
+          pid: 1,
+          host: 'h',
+          operator: null,
+        },
       ],
     };
     expectNeutralised(formatBudgetStatus(status));

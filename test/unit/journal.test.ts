@@ -19,7 +19,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { Ledger } from '../../src/budget/ledger.ts';
+import { Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { ConfigError } from '../../src/config/errors.ts';
 import type { GamedayEvent, Summary } from '../../src/engine/events.ts';
 import { checkJournalPath, JOURNAL_MAX_BYTES, JOURNAL_VERSION, JournalWriter, readJournal } from '../../src/headless/journal.ts';

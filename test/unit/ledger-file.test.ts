@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LEDGER_FILE, Ledger, LedgerError } from '../../src/budget/ledger.ts';
+import { LEDGER_FILE, Ledger, LedgerError } from '../../src/budget/sqlite-ledger.ts';
 import { GAMEDAY_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/budget/ledger-schema.ts';
 
 let dir: string;
@@ -82,7 +82,7 @@ describe('creating the ledger', () => {
   });
 
   it('six processes opening a fresh state dir at once all succeed, on one ledger', async () => {
-    const ledgerTs = resolve(import.meta.dirname, '../../src/budget/ledger.ts');
+    const ledgerTs = resolve(import.meta.dirname, '../../src/budget/sqlite-ledger.ts');
     // each waits for "go" on stdin with tsx and the ledger module loaded, then opens and registers
     const script = `
       const { Ledger } = await import(${JSON.stringify(ledgerTs)});

@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LEDGER_FILE, Ledger, LedgerError, type ExperimentSpec } from '../../src/budget/ledger.ts';
+import { LEDGER_FILE, Ledger, LedgerError } from '../../src/budget/sqlite-ledger.ts';
+import type { ExperimentSpec } from '../../src/budget/ledger-store.ts';
 
 const spec = (over: Partial<ExperimentSpec> = {}): ExperimentSpec => ({
   name: 'exp',

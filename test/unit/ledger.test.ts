@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LEDGER_FILE, Ledger, LedgerError, StopLatchedError, type ExperimentSpec } from '../../src/budget/ledger.ts';
+import { LEDGER_FILE, Ledger, LedgerError, StopLatchedError } from '../../src/budget/sqlite-ledger.ts';
+import type { ExperimentSpec } from '../../src/budget/ledger-store.ts';
 import { SCHEMA_VERSION } from '../../src/budget/ledger-schema.ts';
 import { ensureStateDir, resolveStateDir } from '../../src/budget/state-dir.ts';
 

@@ -118,6 +118,8 @@ function faces(url: string, token: string, redact: (t: string) => string): { nam
   const status: BudgetStatus = {
     stateDir: '/tmp/x',
     ledger: '/tmp/x/ledger.sqlite',
+    backend: 'sqlite',
+    awaitingRecover: [],
     day: { date: '2026-11-27', spentUsd: 1, reservedUsd: 0, capUsd: 500, remainingUsd: 499 },
     stopLatch: { latched: false, at: null, by: null },
     running: [
@@ -126,6 +128,7 @@ function faces(url: string, token: string, redact: (t: string) => string): { nam
         name: `live ${url}`,
         pid: 1,
         host: 'h',
+        operator: null,
         phase: 'observe',
         heartbeatAgeMs: 1,
         stale: false,
@@ -142,6 +145,7 @@ function faces(url: string, token: string, redact: (t: string) => string): { nam
         spentUsd: 1,
         startedAt: '2026-11-27T12:00:00.000Z',
         endedAt: null,
+        operator: `op-${token}`,
         pid: 1,
         host: 'h',
       },

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ledger } from '../../src/budget/ledger.ts';
+import { Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { planLeaseMs } from '../../src/engine/recovery.ts';
 
 /** The pid of a process that has exited (and been reaped). */

@@ -60,7 +60,7 @@ export async function preflight(ctx: RunContext): Promise<void> {
   const p = ctx.plan;
   announce(ctx);
   ctx.setPhase('preflight');
-  const latched = ctx.deps.link?.stopLatched() ?? false;
+  const latched = (await ctx.deps.link?.stopLatched()) ?? false;
   ctx.check('emergency-stop latch', !latched, latched ? 'latched: run `gameday emergency-stop --clear` first' : 'clear');
   checkBudget(ctx);
 

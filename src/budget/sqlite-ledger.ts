@@ -12,10 +12,26 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, lstatSync, openSync, rmSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunStatus } from '../engine/events.ts';
-import { fromMicros, grantRequests, toMicros, type BudgetAccount, type BudgetTotals, type ReserveResult } from './budget.ts';
+import { thisHost } from './identity.ts';
+import {
+  HEARTBEAT_STALE_MS,
+  utcDate,
+  type ClaimResult,
+  type Claimant,
+  type DayTotals,
+  type ExperimentHandle,
+  type ExperimentRow,
+  type ExperimentSpec,
+  type ExperimentStatus,
+  type LedgerSnapshot,
+  type SnapshotOptions,
+  type RollbackClaim,
+  type StopLatch,
+  type StopReason,
+} from './ledger-store.ts';
+import { fromMicros, grantRequests, toMicros, type BudgetTotals, type ReserveResult } from './budget.ts';
 import { LedgerError, StopLatchedError, corruptAdvice, ledgerErrorFrom } from './ledger-error.ts';
 import { assertGamedayLedger, headerIsGameday, migrate, readLedgerHeader, SCHEMA_VERSION } from './ledger-schema.ts';
 import { ensureStateDir, StateDirError } from './state-dir.ts';
@@ -24,14 +40,6 @@ import { pidAlive } from '../faults/pid.ts';
 export { LedgerError, StopLatchedError } from './ledger-error.ts';
 
 export const LEDGER_FILE = 'ledger.sqlite';
-/** A running experiment whose heartbeat is older than this is presumed dead (ticks are ~250 ms). */
-export const HEARTBEAT_STALE_MS = 5_000;
-/**
- * What `gameday emergency-stop` sends to every live controller on this host (it also sets the latch,
- * which controllers read each tick). SIGUSR1 is Node's debugger signal, so SIGUSR2. Its default
- * action terminates the process: a controller must install its handler before it registers.
- */
-export const EMERGENCY_STOP_SIGNAL = 'SIGUSR2' as const;
 /** How long a process waits for another's write lock before the ledger call fails. */
 const BUSY_TIMEOUT_MS = 5_000;
 /**
@@ -44,95 +52,17 @@ const RUN_LOCK_WAIT_MS = BUSY_TIMEOUT_MS;
 /** Settling and recording the result come after the fault is out: worth waiting longer for. */
 const END_LOCK_WAIT_MS = 30_000;
 
-/** running | dead (controller stopped heart-beating, reservation counted as spent) | how it finished */
-type ExperimentStatus = 'running' | 'dead' | RunStatus;
-
-export interface ExperimentSpec {
-  name: string;
-  pid?: number; // default: this process
-  host?: string; // default: os.hostname()
-  experimentCapUsd: number;
-  dailyCapUsd: number;
-  costPerRequestUsd: number;
-}
-
-export interface ExperimentRow {
-  id: string;
-  name: string;
-  pid: number;
-  host: string;
-  startedMs: number;
-  endedMs: number | null;
-  phase: string;
-  status: ExperimentStatus;
-  heartbeatMs: number;
-  costPerRequestUsd: number;
-  experimentCapUsd: number;
-  dailyCapUsd: number;
-  /** reserved and not (yet) spent; 0 once settled or dead */
-  reservedUsd: number;
-  /** reported sent × cost; for a dead controller, everything it had reserved */
-  spentUsd: number;
-  rollbackPlan: unknown;
-  stopAckedMs: number | null;
-  recoveredMs: number | null;
-}
-
-export interface StopLatch {
-  latched: boolean;
-  atMs?: number;
-  by?: string;
-}
-
-export interface DayTotals {
-  date: string;
-  /** spent that day, dead controllers' reservations included */
-  spentUsd: number;
-  /** held by running experiments, not yet spent */
-  reservedUsd: number;
-  /** the cap given, else the one the latest experiment registered with; null on an empty ledger */
-  capUsd: number | null;
-}
-
-/** Who is executing a dead experiment's rollback plan, since when, and until when the claim holds. */
-export interface RollbackClaim {
-  host: string;
-  pid: number;
-  sinceMs: number;
-  untilMs: number;
-}
-
-export type ClaimResult =
-  { claimed: true } | { claimed: false; /** null: nothing left to claim (recovered, or no plan) */ holder: RollbackClaim | null };
-
-/** Why a heartbeat tells the controller to stop: the latch is set, or it was declared dead. */
-type StopReason = 'emergency-stop' | 'not-running';
-
-/** One experiment's account in the ledger; the engine uses it as its BudgetAccount. */
-export interface ExperimentHandle extends BudgetAccount {
-  readonly id: string;
-  /** Each tick. Resolves with why the controller must stop now, or null to carry on. */
-  heartbeat(phase: string): Promise<StopReason | null>;
-  /** What a watchdog or `recover` runs if this controller dies; written before injecting. */
-  setRollbackPlan(plan: unknown): Promise<void>;
-  /** Report "rolled back" after an emergency stop; emergency-stop waits for this (or finish). */
-  ackStopped(): Promise<void>;
-  /** Settle (hand back the unused reservation) and record the final status, atomically. */
-  finish(status: RunStatus, sentRequests: number): Promise<void>;
-}
-
 export interface LedgerOptions {
   /** injectable clock for tests (epoch ms) */
   nowMs?: () => number;
 }
-
-export const utcDate = (nowMs: number): string => new Date(nowMs).toISOString().slice(0, 10);
 
 interface RawExperiment {
   id: string;
   name: string;
   pid: number;
   host: string;
+  operator: string | null;
   started_ms: number;
   ended_ms: number | null;
   phase: string;
@@ -159,6 +89,7 @@ function toRow(r: RawExperiment): ExperimentRow {
     name: r.name,
     pid: r.pid,
     host: r.host,
+    operator: r.operator,
     startedMs: r.started_ms,
     endedMs: r.ended_ms,
     phase: r.phase,
@@ -337,9 +268,9 @@ function claimOf(r: RollbackClaim | undefined): RollbackClaim | null {
  * registered on each connection that prepares the claim, as SQLite resolves it at prepare time.
  */
 function claimStatements(db: Db) {
-  const thisHost = hostname();
+  const here = thisHost();
   db.function('gameday_claimant_gone', { deterministic: false }, (host: unknown, pid: unknown) =>
-    host === thisHost && typeof pid === 'number' && !pidAlive(pid) ? 1 : 0,
+    host === here && typeof pid === 'number' && !pidAlive(pid) ? 1 : 0,
   );
   return {
     claimRollback: db.prepare(
@@ -366,8 +297,8 @@ function claimStatements(db: Db) {
 function prepareStatements(db: Db) {
   return {
     insertExperiment: db.prepare(
-      `INSERT INTO experiments (id, name, pid, host, started_ms, phase, status, heartbeat_ms, cost_micros, experiment_cap_micros, daily_cap_micros)
-       VALUES (?, ?, ?, ?, ?, 'preflight', 'running', ?, ?, ?, ?)`,
+      `INSERT INTO experiments (id, name, pid, host, operator, started_ms, phase, status, heartbeat_ms, cost_micros, experiment_cap_micros, daily_cap_micros)
+       VALUES (?, ?, ?, ?, ?, ?, 'preflight', 'running', ?, ?, ?, ?)`,
     ),
     experiment: db.prepare(`${ROW_SQL} WHERE e.id = ?`),
     running: db.prepare(`${ROW_SQL} WHERE e.status = 'running' ORDER BY e.started_ms`),
@@ -617,6 +548,23 @@ export class Ledger {
     return guard('reading the ledger', () => db.transaction(fn).deferred());
   }
 
+  /** Today's totals, latch and experiments from one read transaction (LedgerStore.snapshot). */
+  snapshot(opts: SnapshotOptions = {}): LedgerSnapshot {
+    return this.readConsistently(() => {
+      const clockMs = this.core.nowMs();
+      const date = utcDate(clockMs);
+      return {
+        clockMs,
+        day: this.dayTotals(date, opts.capUsd),
+        latch: this.stopLatch(),
+        running: this.runningExperiments(),
+        recent: this.recentExperiments(opts.recentLimit ?? 10),
+        byStatus: this.experimentsByStatus(date),
+        awaitingRollback: this.awaitingRollback(),
+      };
+    });
+  }
+
   /** Experiments started on `dateUtc` (a UTC day), counted by status; statuses with none are absent. */
   experimentsByStatus(dateUtc = utcDate(this.core.nowMs())): Record<string, number> {
     const { st, guard } = this.core;
@@ -649,7 +597,8 @@ export class Ledger {
               candidate,
               spec.name,
               spec.pid ?? process.pid,
-              spec.host ?? hostname(),
+              spec.host ?? thisHost(),
+              spec.operator ?? null,
               now,
               now,
               costMicros,
@@ -688,7 +637,7 @@ export class Ledger {
   markDead(staleMs = HEARTBEAT_STALE_MS, nowMs = this.core.nowMs()): ExperimentRow[] {
     const core = this.core;
     const { db, st, guard } = core;
-    const thisHost = hostname();
+    const here = thisHost();
     const calledAtMs = Date.now();
     return guard('marking dead controllers', () =>
       db
@@ -699,7 +648,7 @@ export class Ledger {
           const lockedLately =
             Date.now() - calledAtMs >= LOCKED_NOTICE_MS || (core.lastBusyMs !== null && Date.now() - core.lastBusyMs < staleMs);
           const dead = (st.running.all() as RawExperiment[]).filter(
-            (r) => (!lockedLately && r.heartbeat_ms < nowMs - staleMs) || (r.host === thisHost && !pidAlive(r.pid)),
+            (r) => (!lockedLately && r.heartbeat_ms < nowMs - staleMs) || (r.host === here && !pidAlive(r.pid)),
           );
           for (const r of dead) {
             st.countAsSpent.run(r.id);
@@ -727,12 +676,12 @@ export class Ledger {
    * gone (same host, pid dead), or the claimant's lease (`leaseMs`, sized from the plan) has expired.
    * On success run the plan, then markRecovered (clears the claim) or releaseRollback.
    */
-  claimRollback(id: string, leaseMs: number, claimant: { pid?: number; host?: string; nowMs?: number } = {}): ClaimResult {
+  claimRollback(id: string, leaseMs: number, claimant: Claimant = {}): ClaimResult {
     const { st, guard } = this.core;
     const now = claimant.nowMs ?? this.core.nowMs();
     const args = {
       id,
-      host: claimant.host ?? hostname(),
+      host: claimant.host ?? thisHost(),
       pid: claimant.pid ?? process.pid,
       now,
       until: now + Math.max(0, Math.ceil(leaseMs)),
@@ -746,10 +695,10 @@ export class Ledger {
   }
 
   /** Give up this process's claim (the plan failed): the next recover or watchdog may retry it. */
-  releaseRollback(id: string, claimant: { pid?: number; host?: string } = {}): boolean {
+  releaseRollback(id: string, claimant: Claimant = {}): boolean {
     return this.core.guard(
       'releasing a rollback claim',
-      () => this.core.st.releaseRollback.run(id, claimant.host ?? hostname(), claimant.pid ?? process.pid).changes > 0,
+      () => this.core.st.releaseRollback.run(id, claimant.host ?? thisHost(), claimant.pid ?? process.pid).changes > 0,
     );
   }
 
