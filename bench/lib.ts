@@ -99,10 +99,10 @@ export interface CliRun {
 }
 
 /** The real CLI (bin/gameday.js) as a child process; killed after `timeoutMs`. */
-export function runCli(args: string[], timeoutMs: number): Promise<CliRun> {
+export function runCli(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   const child = spawn(process.execPath, ['bin/gameday.js', ...args], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -11,6 +11,7 @@ const BENCHES: [string, boolean][] = [
   ['bench/reservations.ts', false],
   ['bench/promql.ts', true],
   ['bench/exporter-scrape.ts', false],
+  ['bench/emergency-stop.ts', true],
 ];
 let failed = 0;
 for (const [file, sharedFlags] of BENCHES) {

@@ -459,7 +459,8 @@ export class PostgresLedger implements LedgerStore {
   }
 
   /**
-   * Staleness by the database's clock; a pid only on this host (another host's cannot be checked).
+   * Staleness by the database's clock, counted from the server's start at the earliest; a pid only
+   * on this host (another host's cannot be checked).
    * The candidates are locked (FOR UPDATE, in id order so concurrent callers cannot deadlock) and
    * judged again on the locked rows: a concurrent markDead that got there first has made them
    * 'dead', so the WHERE drops them and each is returned once; a heartbeat that landed meanwhile
@@ -474,7 +475,12 @@ export class PostgresLedger implements LedgerStore {
       ]);
       const gone = mine.rows.filter((r) => !pidAlive(r.pid)).map((r) => r.id);
       const locked = await q<{ id: string }>(
-        `SELECT id FROM gameday.experiments WHERE status = 'running' AND (heartbeat_ms < $1 OR id = ANY($2)) ORDER BY id FOR UPDATE`,
+        // While the server was down nobody could heart-beat: a heartbeat counts from the server's
+        // start at the earliest, so a restart gives every live controller staleMs to beat again.
+        `SELECT id FROM gameday.experiments
+         WHERE status = 'running'
+           AND (greatest(heartbeat_ms, (floor(extract(epoch from pg_postmaster_start_time()) * 1000))::bigint) < $1 OR id = ANY($2))
+         ORDER BY id FOR UPDATE`,
         [now - staleMs, gone],
       );
       const dead = locked.rows.map((r) => r.id);

@@ -189,6 +189,26 @@ describeWithPostgres('PostgresLedger', () => {
     expect(await b.reserve(1)).toEqual({ grantedRequests: 1 });
   }, 60_000);
 
+  it('a server restart is not a death: live controllers get the stale time again to heart-beat, a silent one dies after it', async () => {
+    const store = await open(await fresh());
+    const live = await store.registerExperiment({ ...spec, name: 'live', pid: process.pid });
+    const silent = await store.registerExperiment({ ...spec, name: 'silent', pid: process.pid });
+    await pg!.stop('immediate');
+    await new Promise((r) => setTimeout(r, 1_500)); // both heartbeats are older than the 1 s below
+    await pg!.start();
+    // right after the restart: nobody could heart-beat while it was down, so nobody is dead yet
+    expect(await store.markDead(1_000)).toEqual([]);
+    const startedMs = Date.now();
+    while (Date.now() - startedMs < 1_300) {
+      expect(await live.heartbeat('observe')).toBeNull();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const dead = await store.markDead(1_000);
+    expect(dead.map((d) => d.name)).toEqual(['silent']);
+    expect((await store.experiment(live.id))?.status).toBe('running');
+    expect((await store.experiment(silent.id))?.status).toBe('dead');
+  }, 60_000);
+
   it('the stop listener reconnects after a server restart and hears a latch set afterwards', async () => {
     const url = await fresh();
     const watching = await open(url);
