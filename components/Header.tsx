@@ -30,6 +30,7 @@ function badgeFor(phase: Phase, faultActive: boolean, faultPaused: boolean, summ
   if (faultActive) return { text: ' ● FAULT ACTIVE ', color: 'red' };
   if (phase === 'rollback') return { text: ' ↺ ROLLING BACK ', color: 'magenta' };
   if (phase === 'verify') return { text: ' ◎ VERIFYING RECOVERY ', color: 'magenta' };
+  if (phase === 'restore') return { text: ' ↺ PUTTING BACK ', color: 'magenta' };
   return { text: ' ○ NO FAULT ', color: 'green' };
 }
 
@@ -127,6 +128,7 @@ function phaseColor(phase: Phase): string {
       return 'red';
     case 'rollback':
     case 'verify':
+    case 'restore':
       return 'magenta';
     case 'done':
       return 'green';
@@ -179,10 +181,11 @@ export function progressFor(phase: Phase, c: Clocks, baselineMs: number, duratio
       };
     case 'rollback':
     case 'verify':
+    case 'restore':
       return {
         label: phase,
         fraction: 1,
-        right: `${phase === 'rollback' ? 'rolling back' : 'verifying recovery'} ${clock(inPhase)}`,
+        right: `${{ rollback: 'rolling back', verify: 'verifying recovery', restore: 'putting back what the rollback shifted' }[phase]} ${clock(inPhase)}`,
         color: 'magenta',
       };
     case 'done':

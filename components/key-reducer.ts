@@ -133,7 +133,7 @@ const ACTIONS: Record<Action, Reduce> = {
   'close-help': (s) => same({ ...s, help: false }),
   quit: (s, ctx) => {
     if (ctx.faultActive || ctx.phase === 'inject' || ctx.phase === 'observe') return same({ ...s, mode: 'confirm-quit' });
-    if (ctx.phase === 'rollback' || ctx.phase === 'verify') {
+    if (ctx.phase === 'rollback' || ctx.phase === 'verify' || ctx.phase === 'restore') {
       return same({ ...s, notice: { text: `rolling back — the summary follows (${keyOf('stop')} stops at once)`, color: 'magenta' } });
     }
     if (ctx.phase === 'done') return leave(s);

@@ -103,6 +103,17 @@ withCommon(
 });
 
 withCommon(
+  program
+    .command('drill')
+    .description("run an experiment's rollback steps alone (no fault, no traffic): each checked, run and put back")
+    .argument('<file>', 'experiment file')
+    .option('--json', 'stable JSON for scripts'),
+).action(async (file: string, opts: CommonOpts & { json?: boolean }) => {
+  const { drillCommand } = await import('./commands/drill.ts');
+  exitCode = await drillCommand(file, opts);
+});
+
+withCommon(
   program.command('recover').description('roll back experiments whose controller died (also done at the start of every run)'),
 ).action(async (opts: CommonOpts) => {
   const { recoverCommand } = await import('./commands/recover.ts');

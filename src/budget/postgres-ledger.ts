@@ -91,10 +91,18 @@ type Q = <R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?
 
 /** The pool, with deadlines, retries and errors mapped: every query of the ledger goes through run(). */
 class Db {
+  /** when a call last found the server out of reach (this machine's clock: only ever a duration) */
+  lastUnreachableMs: number | null = null;
+
   constructor(
     readonly pool: pg.Pool,
     readonly target: PgTarget,
   ) {}
+
+  /** Whether the server was out of reach within the last `ms`: nobody's heartbeat could be written then. */
+  unreachableWithin(ms: number): boolean {
+    return this.lastUnreachableMs !== null && Date.now() - this.lastUnreachableMs < ms;
+  }
 
   /** A connection within `ms`; one that arrives late goes back to the pool. */
   private async connect(ms: number): Promise<pg.PoolClient> {
@@ -123,6 +131,7 @@ class Db {
     try {
       client = await this.connect(ms);
     } catch (err) {
+      this.lastUnreachableMs = Date.now();
       throw pgLedgerError(this.target, err, doing);
     }
     const q: Q = (text, values) => {
@@ -137,6 +146,7 @@ class Db {
       client.release();
       return result;
     } catch (err) {
+      if (isConnectionFailure(err)) this.lastUnreachableMs = Date.now();
       if (isConnectionFailure(err)) client.release(true);
       else if (!tx) client.release();
       else
@@ -468,6 +478,9 @@ export class PostgresLedger implements LedgerStore {
    */
   async markDead(staleMs = HEARTBEAT_STALE_MS): Promise<ExperimentRow[]> {
     const here = thisHost();
+    // This process could not reach the server lately (a restart still recovering, a partition):
+    // no heartbeat could be written meanwhile, so staleness proves nothing yet; a vanished pid does.
+    const judgeStaleness = !this.db.unreachableWithin(staleMs);
     return this.db.tx('marking dead controllers', CALL_MS, async (q) => {
       const now = await nowIn(q);
       const mine = await q<{ id: string; pid: number }>(`SELECT id, pid FROM gameday.experiments WHERE status = 'running' AND host = $1`, [
@@ -481,7 +494,7 @@ export class PostgresLedger implements LedgerStore {
          WHERE status = 'running'
            AND (greatest(heartbeat_ms, (floor(extract(epoch from pg_postmaster_start_time()) * 1000))::bigint) < $1 OR id = ANY($2))
          ORDER BY id FOR UPDATE`,
-        [now - staleMs, gone],
+        [judgeStaleness ? now - staleMs : 0, gone],
       );
       const dead = locked.rows.map((r) => r.id);
       if (dead.length === 0) return [];

@@ -136,10 +136,13 @@ function crossCheck(
   const fault = experiment.fault;
   const usesProxy = fault.type !== 'command' && fault.type !== 'process-kill';
   for (const [i, step] of experiment.rollback.entries()) {
-    if (step.type === 'traffic-shift' && !usesProxy)
-      problems.push(`rollback.${i}: traffic-shift needs a proxy fault (latency, errors, blackhole, reset, bandwidth)`);
-    if (step.type === 'traffic-shift' && targetUrl !== undefined) {
-      problems.push(`rollback.${i}: traffic-shift needs a standby; only the embedded demo has one (or use a command step)`);
+    // the demo's own shift; one through HAProxy or nginx works with any fault and target
+    if (!isDemoShift(step)) continue;
+    if (!usesProxy) problems.push(`rollback.${i}: traffic-shift needs a proxy fault (latency, errors, blackhole, reset, bandwidth)`);
+    if (targetUrl !== undefined) {
+      problems.push(
+        `rollback.${i}: traffic-shift without haproxy or nginx needs the embedded demo's standby (give traffic-shift.haproxy or .nginx, or use a command step)`,
+      );
     }
   }
   if (fault.type === 'command' && targetUrl === undefined)
@@ -148,6 +151,10 @@ function crossCheck(
   problems.push(...guardProblems(config, experiment, parsed));
   return problems;
 }
+
+/** `traffic-shift` with neither haproxy nor nginx: the embedded demo's standby. */
+const isDemoShift = (s: RollbackStep): boolean =>
+  s.type === 'traffic-shift' && !('haproxy' in s && s.haproxy) && !('nginx' in s && s.nginx);
 
 /** Loads and checks everything a run needs; throws ConfigError listing every problem. */
 export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunPlan {
@@ -174,7 +181,7 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
   const targetUrl = parsed.targetUrl ?? experiment.target?.url?.replace(/\/+$/, '');
   // The templates' traffic-shift step needs the demo's standby; with --target it is left out (a
   // file of the user's own keeps it, and is told it cannot work).
-  if (!flags.experiment && targetUrl !== undefined) experiment.rollback = experiment.rollback.filter((s) => s.type !== 'traffic-shift');
+  if (!flags.experiment && targetUrl !== undefined) experiment.rollback = experiment.rollback.filter((s) => !isDemoShift(s));
   const crossed = crossCheck(config, experiment, parsed, budgetUsd, targetUrl, Boolean(flags.experiment));
   if (crossed.length) throw new ConfigError(crossed);
   return assemble(config, experiment, parsed, { source, budgetUsd, targetUrl, operator: operatorName(flags.operator, env) });

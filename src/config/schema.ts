@@ -192,10 +192,64 @@ const FaultSchema = z.discriminatedUnion(
 );
 export type FaultSpec = z.output<typeof FaultSchema>;
 
+/** A HAProxy or nginx server name: letters, digits and . _ - : (no spaces, no newlines into a runtime command). */
+const serverName = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, and . _ - : only');
+
+/**
+ * Traffic shift through HAProxy's runtime API (the admin socket: a unix path, or host:port):
+ * `from` is drained (or put in maintenance) and `to` made ready, each read back to verify.
+ */
+const HaproxyShiftSchema = z.strictObject({
+  socket: z.string().min(1),
+  backend: serverName,
+  from: serverName,
+  to: serverName,
+  /** what `from` becomes: drain (no new connections, existing ones finish) or maint (out at once) */
+  fromState: z.enum(['drain', 'maint']).default('drain'),
+  timeout: positiveDuration.default(5_000),
+});
+export type HaproxyShiftSpec = z.output<typeof HaproxyShiftSchema>;
+
+/**
+ * Traffic shift through nginx: the upstream block in an include file the user names is rewritten
+ * (atomically) to `servers`, the config is tested, then reloaded. The previous file is kept for
+ * the restore; a failed test puts it back.
+ */
+const NginxShiftSchema = z.strictObject({
+  upstreamFile: z.string().min(1),
+  upstream: serverName,
+  /** the new upstream's servers, as nginx writes them: "127.0.0.1:8081", "standby.internal:80 backup" */
+  servers: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9._:[\]-]+( [A-Za-z0-9=._-]+)*$/, 'a server address and its parameters, e.g. "127.0.0.1:8081 weight=5"'),
+    )
+    .min(1),
+  test: argv.default(['nginx', '-t']),
+  reload: argv.default(['nginx', '-s', 'reload']),
+  timeout: positiveDuration.default(10_000),
+});
+export type NginxShiftSpec = z.output<typeof NginxShiftSchema>;
+
+/** kubectl rollout restart, then rollout status until done or the timeout (a failed step). */
+const PodRestartSchema = z.strictObject({
+  type: z.literal('pod-restart'),
+  deployment: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name (lower case, digits, - and .)'),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace')
+    .optional(),
+  context: z.string().min(1).optional(),
+  timeout: positiveDuration.default(120_000),
+});
+export type PodRestartSpec = z.output<typeof PodRestartSchema>;
+
 const RollbackStepSchema = z.union([
   z.literal('traffic-shift').transform(() => ({ type: 'traffic-shift' as const })),
-  z.strictObject({ type: z.literal('traffic-shift') }),
+  z
+    .strictObject({ type: z.literal('traffic-shift'), haproxy: HaproxyShiftSchema.optional(), nginx: NginxShiftSchema.optional() })
+    .refine((s) => !(s.haproxy && s.nginx), "traffic-shift: give haproxy or nginx, not both (neither: the embedded demo's standby)"),
   z.strictObject({ type: z.literal('command'), run: argv, timeout: positiveDuration.default(30_000) }),
+  PodRestartSchema,
 ]);
 export type RollbackStep = z.output<typeof RollbackStepSchema>;
 

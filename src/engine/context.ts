@@ -10,6 +10,7 @@ import type { HealthProber } from './health.ts';
 import type { Trigger } from './outcome.ts';
 import type { SloThresholds, Slis } from './slis.ts';
 import type { SloWindow } from './slo-window.ts';
+import type { RollbackAction, UndoRecord } from '../rollback/action.ts';
 import type { Topology, WatchdogPlan } from './topology.ts';
 import type { BudgetExhaustion, TrafficGenerator } from './traffic.ts';
 
@@ -71,6 +72,10 @@ export class RunContext {
   peakImpact = 0;
   /** while verifying: since when every guard has held */
   goodSinceMs: number | null = null;
+  /** the experiment's rollback steps, checked at preflight */
+  rollbackActions: RollbackAction[] = [];
+  /** what the rollback changed that the run puts back at its end (traffic shifts), in order */
+  undoRecords: UndoRecord[] = [];
   private removal: Promise<void> | null = null;
   private wake: (() => void) | null = null;
 

@@ -2,8 +2,9 @@
 import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
 import type { Breach, Outcome, SloThresholds, Slis } from './slis.ts';
 
-export type Phase = 'preflight' | 'baseline' | 'inject' | 'observe' | 'rollback' | 'verify' | 'done';
-export const PHASES: readonly Phase[] = ['preflight', 'baseline', 'inject', 'observe', 'rollback', 'verify', 'done'];
+/** restore: what the rollback changed (a traffic shift) is put back, when it changed anything */
+export type Phase = 'preflight' | 'baseline' | 'inject' | 'observe' | 'rollback' | 'verify' | 'restore' | 'done';
+export const PHASES: readonly Phase[] = ['preflight', 'baseline', 'inject', 'observe', 'rollback', 'verify', 'restore', 'done'];
 
 /** Why the fault is being rolled back. */
 /** `slo-source`: a guard could not see (its metrics source failed inconclusiveLimit times in a row): fail closed. */

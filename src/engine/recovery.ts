@@ -5,6 +5,7 @@ import { thisHost } from '../budget/identity.ts';
 import type { LedgerStore, RollbackClaim } from '../budget/ledger-store.ts';
 import { describeFailure, runCommand } from '../faults/command-driver.ts';
 import { runWithRetries } from './rollback.ts';
+import { describeUndo, undo } from '../rollback/undo.ts';
 import type { WatchdogPlan } from './topology.ts';
 
 interface RecoveryResult {
@@ -36,7 +37,9 @@ const LEASE_MARGIN_MS = 30_000;
 export function planLeaseMs(plan: WatchdogPlan, attempts = ATTEMPTS, retryDelayMs = RETRY_DELAY_MS): number {
   const pauses = (retryDelayMs * attempts * (attempts - 1)) / 2; // retryDelay × (1 + 2 + … + attempts-1)
   const perCommand = plan.commands.map((c) => attempts * (c.timeoutMs + ATTEMPT_SLACK_MS) + pauses);
-  return perCommand.reduce((sum, ms) => sum + ms, 0) + LEASE_MARGIN_MS;
+  // an undo runs its own commands (nginx: test and reload), each within its timeout
+  const perUndo = (plan.undo ?? []).map((u) => attempts * (3 * u.timeoutMs + ATTEMPT_SLACK_MS) + pauses);
+  return [...perCommand, ...perUndo].reduce((sum, ms) => sum + ms, 0) + LEASE_MARGIN_MS;
 }
 
 /** Runs one dead experiment's plan: every command, each retried, all of them even if one fails. */
@@ -54,7 +57,15 @@ async function executePlan(plan: WatchdogPlan, attempts = ATTEMPTS): Promise<{ o
     const outcome = await runWithRetries(step, { attempts, retryDelayMs: RETRY_DELAY_MS }, () => {});
     if (!outcome.ok) failures.push(outcome.error ?? step.name);
   }
-  return { ok: failures.length === 0, detail: failures.length ? failures.join('; ') : `ran ${plan.commands.length} rollback command(s)` };
+  // what the dead run's rollback shifted and it did not live to put back, newest first
+  const undos = [...(plan.undo ?? [])].reverse();
+  for (const record of undos) {
+    const step = { name: describeUndo(record), critical: true, run: () => undo(record) };
+    const outcome = await runWithRetries(step, { attempts, retryDelayMs: RETRY_DELAY_MS }, () => {});
+    if (!outcome.ok) failures.push(`${step.name}: ${outcome.error ?? 'failed'}`);
+  }
+  const did = [plan.commands.length ? `ran ${plan.commands.length} rollback command(s)` : '', undos.map(describeUndo).join(', ')];
+  return { ok: failures.length === 0, detail: failures.length ? failures.join('; ') : did.filter(Boolean).join('; ') || 'nothing to do' };
 }
 
 /** A dead experiment whose plan another process holds the claim on: not run here. */

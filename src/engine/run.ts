@@ -1,4 +1,4 @@
-// One experiment, end to end: preflight → baseline → inject → observe → rollback → verify → done.
+// One experiment, end to end: preflight → baseline → inject → observe → rollback → verify → restore → done.
 // The phases are functions over a RunContext (./phases); decideOutcome turns what they found into
 // the status and exit code. The fault is removed on every path out of run(), errors included. The
 // faces hear everything through one channel, the events (onEvent): never more than one a tick
@@ -17,7 +17,7 @@ import { decideOutcome, type Outcome, type RollbackResult, type Trigger } from '
 import { baseline, startTraffic } from './phases/baseline.ts';
 import { inject, observe } from './phases/inject.ts';
 import { preflight } from './phases/preflight.ts';
-import { rollback } from './phases/rollback.ts';
+import { restore, rollback } from './phases/rollback.ts';
 import { verify, type Verification } from './phases/verify.ts';
 import { SloWindow } from './slo-window.ts';
 import { buildTopology, type Topology } from './topology.ts';
@@ -150,6 +150,10 @@ export class ExperimentRun implements RunControls {
         const report = await rollback(ctx, ended);
         rollbackResult = report;
         if (report.ok) verification = await verify(ctx, ended);
+        // even after a failed step: what the others shifted is put back
+        const restored = await restore(ctx);
+        if (restored && !restored.ok)
+          rollbackResult = { ...report, ok: false, failures: [report.failures, restored.failures].filter(Boolean).join('; ') };
       }
     } catch (err) {
       // Nothing in rollback or verify should throw; if it does, the fault's state is unknown.

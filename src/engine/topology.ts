@@ -5,6 +5,7 @@ import type { FaultSpec } from '../config/schema.ts';
 import { startDemo, type Demo } from '../demo/demo-service.ts';
 import { CommandFaultDriver } from '../faults/command-driver.ts';
 import type { FaultDriver, ProxyFault } from '../faults/driver.ts';
+import type { UndoRecord } from '../rollback/action.ts';
 import { ProcessKillDriver } from '../faults/process-kill-driver.ts';
 import { FaultProxy } from '../faults/proxy.ts';
 import { ProxyFaultDriver } from '../faults/proxy-driver.ts';
@@ -24,6 +25,8 @@ export interface Topology {
 
 export interface WatchdogPlan {
   commands: { argv: string[]; timeoutMs: number }[];
+  /** what the rollback changed and the run had not put back yet (a traffic shift), undone after the commands */
+  undo?: UndoRecord[];
 }
 
 export function toProxyFault(f: FaultSpec): ProxyFault | null {

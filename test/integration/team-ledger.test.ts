@@ -103,6 +103,7 @@ target: { url: "${target.url}" }
 traffic: { rps: 20 }
 fault: { type: latency, latency: 1ms }
 schedule: { warmup: 3s, baseline: 3s, duration: 40s, recoveryWindow: 1s }
+slo: ${LOADED_SLO}
 `,
     );
     const before = target.count();

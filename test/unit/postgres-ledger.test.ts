@@ -194,16 +194,21 @@ describeWithPostgres('PostgresLedger', () => {
     const live = await store.registerExperiment({ ...spec, name: 'live', pid: process.pid });
     const silent = await store.registerExperiment({ ...spec, name: 'silent', pid: process.pid });
     await pg!.stop('immediate');
-    await new Promise((r) => setTimeout(r, 1_500)); // both heartbeats are older than the 1 s below
+    await new Promise((r) => setTimeout(r, 3_000)); // both heartbeats are older than the 2.5 s below
+    await expect(live.heartbeat('observe')).rejects.toThrow(LedgerError); // this store sees the outage
     await pg!.start();
+    // however long the restart took, this store was cut off lately: it judges nobody by staleness yet
+    expect(await store.markDead(2_500)).toEqual([]);
     // right after the restart: nobody could heart-beat while it was down, so nobody is dead yet
-    expect(await store.markDead(1_000)).toEqual([]);
+    // (a fresh connection: this store never saw the outage, the server's start time tells it)
+    const other = await open(pg!.url(`unit_${n}`));
+    expect(await other.markDead(2_500)).toEqual([]);
     const startedMs = Date.now();
-    while (Date.now() - startedMs < 1_300) {
+    while (Date.now() - startedMs < 2_800) {
       expect(await live.heartbeat('observe')).toBeNull();
       await new Promise((r) => setTimeout(r, 200));
     }
-    const dead = await store.markDead(1_000);
+    const dead = await other.markDead(2_500);
     expect(dead.map((d) => d.name)).toEqual(['silent']);
     expect((await store.experiment(live.id))?.status).toBe('running');
     expect((await store.experiment(silent.id))?.status).toBe('dead');

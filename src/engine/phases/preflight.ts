@@ -6,6 +6,8 @@ import { availableUsd, estimateCost } from '../budget-watch.ts';
 import type { RunContext } from '../context.ts';
 import { HealthProber } from '../health.ts';
 import { toProxyFault } from '../topology.ts';
+import { checkProgram } from '../../rollback/program.ts';
+import { rollbackAction } from '../../rollback/steps.ts';
 
 /** What the faces show of the experiment; the demo's address is known once its topology is up. */
 function announce(ctx: RunContext, targetUrl?: string): void {
@@ -56,6 +58,35 @@ function checkBudget(ctx: RunContext): void {
   }
 }
 
+/**
+ * Every way back is proven possible before the fault goes in: the fault's own restore program,
+ * then each rollback step's check() (the socket answers, the file is writable, kubectl may).
+ */
+async function checkRollback(ctx: RunContext): Promise<void> {
+  const f = ctx.plan.fault;
+  const programs: Array<[string[], string]> = [];
+  if (f.type === 'command') programs.push([f.inject, 'fault.inject'], [f.restore, 'fault.restore']);
+  if (f.type === 'process-kill' && f.restart) programs.push([f.restart, 'fault.restart']);
+  for (const [argv, what] of programs) {
+    try {
+      checkProgram(argv, what);
+    } catch (err) {
+      ctx.check('fault restore ready', false, (err as Error).message);
+    }
+  }
+  if (programs.length) ctx.check('fault restore ready', true, programs.map(([argv, what]) => `${what}: ${argv[0]}`).join(', '));
+  ctx.rollbackActions = ctx.plan.rollback.map((s) => rollbackAction(s, ctx.topology!.driver));
+  for (const action of ctx.rollbackActions) {
+    let problem: string | null = null;
+    try {
+      await action.check();
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    ctx.check(`rollback step ready: ${action.name}`, problem === null, problem ?? 'ok');
+  }
+}
+
 export async function preflight(ctx: RunContext): Promise<void> {
   const p = ctx.plan;
   announce(ctx);
@@ -71,6 +102,7 @@ export async function preflight(ctx: RunContext): Promise<void> {
   }
   const topo = ctx.topology!;
   ctx.check('fault driver ready', true, topo.driver.label);
+  await checkRollback(ctx);
   if (topo.demo) {
     announce(ctx, `${topo.targetUrl} (embedded demo)`);
     const m = topo.demo.metricsUrl;
