@@ -12,6 +12,7 @@ const BENCHES: [string, boolean][] = [
   ['bench/promql.ts', true],
   ['bench/exporter-scrape.ts', false],
   ['bench/emergency-stop.ts', true],
+  ['bench/traffic-shift.ts', true],
 ];
 let failed = 0;
 for (const [file, sharedFlags] of BENCHES) {

@@ -134,7 +134,7 @@ function crossCheck(
     );
   }
   const fault = experiment.fault;
-  const usesProxy = fault.type !== 'command' && fault.type !== 'process-kill';
+  const usesProxy = fault.type !== 'command' && fault.type !== 'process-kill' && fault.type !== 'traffic-shift';
   for (const [i, step] of experiment.rollback.entries()) {
     // the demo's own shift; one through HAProxy or nginx works with any fault and target
     if (!isDemoShift(step)) continue;
@@ -147,6 +147,8 @@ function crossCheck(
   }
   if (fault.type === 'command' && targetUrl === undefined)
     problems.push('fault.type: command needs a target (--target or target.url); the demo is driven through the proxy');
+  if (fault.type === 'traffic-shift' && targetUrl === undefined)
+    problems.push('fault.type: traffic-shift needs a target (--target or target.url) behind the HAProxy or nginx it shifts');
   if (fault.type === 'process-kill') problems.push(...processKillProblems(fault, targetUrl, ownFile));
   problems.push(...guardProblems(config, experiment, parsed));
   return problems;

@@ -145,10 +145,48 @@ export const ConfigFileSchema = z.strictObject({
   ledger: LedgerSchema.optional(),
 });
 
+/** A HAProxy or nginx server name: letters, digits and . _ - : (no spaces, no newlines into a runtime command). */
+const serverName = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, and . _ - : only');
+
+/**
+ * Traffic shift through HAProxy's runtime API (the admin socket: a unix path, or host:port):
+ * `from` is drained (or put in maintenance) and `to` made ready, each read back to verify.
+ */
+const HaproxyShiftSchema = z.strictObject({
+  socket: z.string().min(1),
+  backend: serverName,
+  from: serverName,
+  to: serverName,
+  /** what `from` becomes: drain (no new connections, existing ones finish) or maint (out at once) */
+  fromState: z.enum(['drain', 'maint']).default('drain'),
+  timeout: positiveDuration.default(5_000),
+});
+export type HaproxyShiftSpec = z.output<typeof HaproxyShiftSchema>;
+
+/**
+ * Traffic shift through nginx: the upstream block in an include file the user names is rewritten
+ * (atomically) to `servers`, the config is tested, then reloaded. The previous file is kept for
+ * the restore; a failed test puts it back.
+ */
+const NginxShiftSchema = z.strictObject({
+  upstreamFile: z.string().min(1),
+  upstream: serverName,
+  /** the new upstream's servers, as nginx writes them: "127.0.0.1:8081", "standby.internal:80 backup" */
+  servers: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9._:[\]-]+( [A-Za-z0-9=._-]+)*$/, 'a server address and its parameters, e.g. "127.0.0.1:8081 weight=5"'),
+    )
+    .min(1),
+  test: argv.default(['nginx', '-t']),
+  reload: argv.default(['nginx', '-s', 'reload']),
+  timeout: positiveDuration.default(10_000),
+});
+export type NginxShiftSpec = z.output<typeof NginxShiftSchema>;
+
 const ProxySchema = z.strictObject({ listen: hostPort, upstream: httpUrl });
 const probability = fraction.default(1);
 
-const FAULT_TYPES = ['latency', 'errors', 'blackhole', 'reset', 'bandwidth', 'process-kill', 'command'] as const;
+const FAULT_TYPES = ['latency', 'errors', 'blackhole', 'reset', 'bandwidth', 'process-kill', 'command', 'traffic-shift'] as const;
 
 const FaultSchema = z.discriminatedUnion(
   'type',
@@ -187,48 +225,14 @@ const FaultSchema = z.discriminatedUnion(
       timeout: positiveDuration.default(30_000),
     }),
     z.strictObject({ type: z.literal('command'), inject: argv, restore: argv, timeout: positiveDuration.default(30_000) }),
+    /** a shift as the fault: "what if the primary goes?" — injected by shifting, removed by putting it back */
+    z
+      .strictObject({ type: z.literal('traffic-shift'), haproxy: HaproxyShiftSchema.optional(), nginx: NginxShiftSchema.optional() })
+      .refine((f) => Boolean(f.haproxy) !== Boolean(f.nginx), 'fault.type traffic-shift: give haproxy or nginx (one of them)'),
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? `unknown fault type; expected one of: ${FAULT_TYPES.join(', ')}` : undefined) },
 );
 export type FaultSpec = z.output<typeof FaultSchema>;
-
-/** A HAProxy or nginx server name: letters, digits and . _ - : (no spaces, no newlines into a runtime command). */
-const serverName = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, and . _ - : only');
-
-/**
- * Traffic shift through HAProxy's runtime API (the admin socket: a unix path, or host:port):
- * `from` is drained (or put in maintenance) and `to` made ready, each read back to verify.
- */
-const HaproxyShiftSchema = z.strictObject({
-  socket: z.string().min(1),
-  backend: serverName,
-  from: serverName,
-  to: serverName,
-  /** what `from` becomes: drain (no new connections, existing ones finish) or maint (out at once) */
-  fromState: z.enum(['drain', 'maint']).default('drain'),
-  timeout: positiveDuration.default(5_000),
-});
-export type HaproxyShiftSpec = z.output<typeof HaproxyShiftSchema>;
-
-/**
- * Traffic shift through nginx: the upstream block in an include file the user names is rewritten
- * (atomically) to `servers`, the config is tested, then reloaded. The previous file is kept for
- * the restore; a failed test puts it back.
- */
-const NginxShiftSchema = z.strictObject({
-  upstreamFile: z.string().min(1),
-  upstream: serverName,
-  /** the new upstream's servers, as nginx writes them: "127.0.0.1:8081", "standby.internal:80 backup" */
-  servers: z
-    .array(
-      z.string().regex(/^[A-Za-z0-9._:[\]-]+( [A-Za-z0-9=._-]+)*$/, 'a server address and its parameters, e.g. "127.0.0.1:8081 weight=5"'),
-    )
-    .min(1),
-  test: argv.default(['nginx', '-t']),
-  reload: argv.default(['nginx', '-s', 'reload']),
-  timeout: positiveDuration.default(10_000),
-});
-export type NginxShiftSpec = z.output<typeof NginxShiftSchema>;
 
 /** kubectl rollout restart, then rollout status until done or the timeout (a failed step). */
 const PodRestartSchema = z.strictObject({

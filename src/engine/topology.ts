@@ -9,6 +9,9 @@ import type { UndoRecord } from '../rollback/action.ts';
 import { ProcessKillDriver } from '../faults/process-kill-driver.ts';
 import { FaultProxy } from '../faults/proxy.ts';
 import { ProxyFaultDriver } from '../faults/proxy-driver.ts';
+import { ShiftFaultDriver } from '../faults/shift-driver.ts';
+import { haproxyShift } from '../rollback/haproxy.ts';
+import { nginxShift } from '../rollback/nginx.ts';
 
 export interface Topology {
   /** where the traffic generator sends requests */
@@ -129,6 +132,27 @@ async function proxyTopology(plan: RunPlan, targetUrl: string, fault: ProxyFault
   };
 }
 
+/**
+ * A traffic shift as the fault: proven possible now, and what it will change read now (the
+ * watchdog's plan, written before injecting, puts it back if this controller dies).
+ */
+async function shiftTopology(plan: RunPlan, targetUrl: string, spec: Extract<FaultSpec, { type: 'traffic-shift' }>): Promise<Topology> {
+  const action = spec.haproxy ? haproxyShift(spec.haproxy) : nginxShift(spec.nginx!);
+  await action.check();
+  const record = await action.prepare!();
+  const driver = new ShiftFaultDriver(action, record!);
+  const commandSteps = plan.rollback.flatMap((s) => (s.type === 'command' ? [{ argv: s.run, timeoutMs: s.timeout }] : []));
+  return {
+    trafficUrl: targetUrl,
+    targetUrl,
+    healthUrl: targetUrl + plan.healthPath,
+    driver,
+    demo: null,
+    rollbackPlan: { commands: commandSteps, undo: [record!] },
+    close: () => driver.close(),
+  };
+}
+
 /** An external fault (command, process-kill): the watchdog's plan restores it if this controller dies. */
 function externalTopology(plan: RunPlan, targetUrl: string): Topology {
   const f = plan.fault;
@@ -162,5 +186,7 @@ function externalTopology(plan: RunPlan, targetUrl: string): Topology {
 export async function buildTopology(plan: RunPlan): Promise<Topology> {
   if (plan.targetUrl === undefined) return demoTopology(plan);
   const proxyFault = toProxyFault(plan.fault);
-  return proxyFault ? proxyTopology(plan, plan.targetUrl, proxyFault) : externalTopology(plan, plan.targetUrl);
+  if (proxyFault) return proxyTopology(plan, plan.targetUrl, proxyFault);
+  if (plan.fault.type === 'traffic-shift') return shiftTopology(plan, plan.targetUrl, plan.fault);
+  return externalTopology(plan, plan.targetUrl);
 }

@@ -123,6 +123,33 @@ describe('traffic-shift through HAProxy (real haproxy, runtime API)', () => {
     expect(await states(hap)).toEqual({ primary: 'ready', standby: 'maint' });
   });
 
+  it('a traffic shift as the fault ("what if the primary goes?"): the standby holds (exit 0), and the primary is back after', async () => {
+    const dir = tempDir();
+    const file = writeFile(
+      dir,
+      'lose-primary.yaml',
+      `name: lose-primary
+target: { url: "${hap.url}" }
+traffic: { rps: 50 }
+fault: { type: traffic-shift, haproxy: { socket: "${hap.socket}", backend: ${hap.backend}, from: primary, to: standby, fromState: maint } }
+schedule: { warmup: 1s, baseline: 2s, duration: 2s, recoveryWindow: 1s }
+`,
+    );
+    // the primary must answer during the baseline: a stand-in on the proxy's port (no fault proxy in this run)
+    const stand = createServer((_req, res) => res.writeHead(200).end('primary'));
+    await new Promise<void>((r) => stand.listen(proxyPort, '127.0.0.1', r));
+    try {
+      const standbyBefore = standby.count();
+      const r = await runCli(runArgs(file, join(dir, 'state')), { timeoutMs: 60_000 });
+      expect(r.code, r.stderr + JSON.stringify(summaryOf(r))).toBe(0);
+      expect(standby.count() - standbyBefore).toBeGreaterThan(50); // two seconds of 50 rps went to the standby
+      expect(r.events.filter((e) => e.type === 'fault').map((e) => (e.type === 'fault' ? e.state : ''))).toEqual(['in', 'out']);
+      expect(await states(hap)).toEqual({ primary: 'ready', standby: 'maint' });
+    } finally {
+      await new Promise((r) => stand.close(r));
+    }
+  });
+
   it('a controller SIGKILLed after the shift: its watchdog puts HAProxy back', async () => {
     const dir = tempDir();
     const file = shiftExperiment(dir, hap.url, proxyPort, step(), '{ warmup: 1s, baseline: 2s, duration: 30s, recoveryWindow: 20s }');
