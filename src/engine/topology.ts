@@ -140,15 +140,22 @@ async function shiftTopology(plan: RunPlan, targetUrl: string, spec: Extract<Fau
   const action = spec.haproxy ? haproxyShift(spec.haproxy) : nginxShift(spec.nginx!);
   await action.check();
   const record = await action.prepare!();
-  const driver = new ShiftFaultDriver(action, record!);
-  const commandSteps = plan.rollback.flatMap((s) => (s.type === 'command' ? [{ argv: s.run, timeoutMs: s.timeout }] : []));
+  return outOfProcess(plan, targetUrl, new ShiftFaultDriver(action, record!), { commands: rollbackCommands(plan), undo: [record!] });
+}
+
+/** The experiment's command rollback steps, which a watchdog runs too. */
+const rollbackCommands = (plan: RunPlan): WatchdogPlan['commands'] =>
+  plan.rollback.flatMap((s) => (s.type === 'command' ? [{ argv: s.run, timeoutMs: s.timeout }] : []));
+
+/** A fault outside this process: traffic goes straight to the target, and a watchdog holds `rollbackPlan`. */
+function outOfProcess(plan: RunPlan, targetUrl: string, driver: FaultDriver, rollbackPlan: WatchdogPlan): Topology {
   return {
     trafficUrl: targetUrl,
     targetUrl,
     healthUrl: targetUrl + plan.healthPath,
     driver,
     demo: null,
-    rollbackPlan: { commands: commandSteps, undo: [record!] },
+    rollbackPlan,
     close: () => driver.close(),
   };
 }
@@ -156,7 +163,6 @@ async function shiftTopology(plan: RunPlan, targetUrl: string, spec: Extract<Fau
 /** An external fault (command, process-kill): the watchdog's plan restores it if this controller dies. */
 function externalTopology(plan: RunPlan, targetUrl: string): Topology {
   const f = plan.fault;
-  const commandSteps = plan.rollback.flatMap((s) => (s.type === 'command' ? [{ argv: s.run, timeoutMs: s.timeout }] : []));
   let driver: FaultDriver;
   let restore: WatchdogPlan['commands'][number];
   if (f.type === 'command') {
@@ -171,16 +177,7 @@ function externalTopology(plan: RunPlan, targetUrl: string): Topology {
   } else {
     throw new Error(`no driver for fault type ${(f as FaultSpec).type}`);
   }
-  const rollbackPlan = { commands: [restore, ...commandSteps] };
-  return {
-    trafficUrl: targetUrl,
-    targetUrl,
-    healthUrl: targetUrl + plan.healthPath,
-    driver,
-    demo: null,
-    rollbackPlan,
-    close: () => driver.close(),
-  };
+  return outOfProcess(plan, targetUrl, driver, { commands: [restore, ...rollbackCommands(plan)] });
 }
 
 export async function buildTopology(plan: RunPlan): Promise<Topology> {

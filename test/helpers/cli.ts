@@ -111,3 +111,16 @@ export function summaryOf(r: CliResult) {
     throw new Error(`no summary event; exit ${r.code}; stderr: ${r.stderr.slice(-800)}; stdout tail: ${r.stdout.slice(-800)}`);
   return s;
 }
+
+/** `gameday run` of `file`, headless NDJSON, no /metrics port (tests run side by side), then `more`. */
+export const runJsonArgs = (file: string, ...more: string[]): string[] => [
+  'run',
+  '--experiment',
+  file,
+  '--headless',
+  '--output',
+  'json',
+  '--metrics-port',
+  '0',
+  ...more,
+];

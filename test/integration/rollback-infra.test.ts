@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { showServersState } from '../../src/rollback/haproxy-runtime.ts';
-import { runCli, spawnCli, summaryOf, tempDir, writeFile, type Spawned } from '../helpers/cli.ts';
+import { runCli, runJsonArgs, spawnCli, summaryOf, tempDir, writeFile, type Spawned } from '../helpers/cli.ts';
 import { installStandInKubectl } from '../helpers/fake-kubectl.ts';
 import { startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
 import { listenOnLoopback, type Listening } from '../helpers/loopback.ts';
@@ -41,18 +41,7 @@ afterEach(() => {
   for (const s of started.splice(0)) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
 });
 
-const runArgs = (file: string, state: string) => [
-  'run',
-  '--experiment',
-  file,
-  '--headless',
-  '--output',
-  'json',
-  '--metrics-port',
-  '0',
-  '--state-dir',
-  state,
-];
+const runArgs = (file: string, state: string) => runJsonArgs(file, '--state-dir', state);
 
 /** An errors fault on the primary, through gameday's proxy at `proxyPort`, with `rollback` steps. */
 function shiftExperiment(

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { runCli, spawnCli, summaryOf, tempDir, writeFile, type CliResult, type Spawned } from '../helpers/cli.ts';
+import { runCli, runJsonArgs, spawnCli, summaryOf, tempDir, writeFile, type CliResult, type Spawned } from '../helpers/cli.ts';
 import { commandFaultExperiment } from '../helpers/experiments.ts';
 import { describeWithPostgres, startPostgres, type Pg } from '../helpers/postgres.ts';
 import { useCountingTarget } from '../helpers/target.ts';
@@ -31,17 +31,7 @@ function machine(root: string, name: string, ledgerUrl: string, extra: NodeJS.Pr
   };
 }
 
-const runArgs = (file: string, ...more: string[]) => [
-  'run',
-  '--experiment',
-  file,
-  '--headless',
-  '--output',
-  'json',
-  '--metrics-port',
-  '0',
-  ...more,
-];
+const runArgs = runJsonArgs;
 
 async function status(env: NodeJS.ProcessEnv) {
   const r = await runCli(['budget-status', '--json'], { env });
