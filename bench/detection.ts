@@ -26,6 +26,7 @@ import { findBreaches, type Outcome } from '../src/engine/slis.ts';
 import { SloWindow } from '../src/engine/slo-window.ts';
 import { TrafficGenerator } from '../src/engine/traffic.ts';
 import { fmtMs, intArg, machineLine, median, nowMs, ratio, row, runCli, sleep } from './lib.ts';
+import { writeResults } from './results.ts';
 
 const RPS = 100;
 const FAULT_LATENCY_MS = 800;
@@ -270,6 +271,17 @@ async function main(): Promise<void> {
     `gameday CLI recovery time (recovery window 1 s)   ${fmtMs(median(results.map((r) => r.cli.recoveryMs)))}   (not a goal of this bench; see bench/README.md)`,
   );
   console.log(`Chaos Mesh nominal (NOT measured: status checks every 1 s, 3 failures): ≥ ${CHAOS_MESH_NOMINAL_MS} ms`);
+  writeResults('detection', [
+    {
+      name: 'breach detection (CLI, 800 ms latency fault)',
+      value: cliMed,
+      unit: 'ms',
+      anchor: 'k6 thresholds, 2 s cadence, same traffic',
+      anchorValue: k6Med,
+      ratio: cliMed / k6Med,
+      goal: '≤ 1000 ms',
+    },
+  ]);
 }
 
 await main();

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { openLedger, type LedgerTarget } from '../src/budget/open-ledger.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
 import { fmtMs, intArg, machineLine, median, ROOT, runCli } from './lib.ts';
+import { writeResults } from './results.ts';
 
 const CONTROLLERS = 6;
 
@@ -69,6 +70,9 @@ function controller(file: string, marker: string, env: NodeJS.ProcessEnv): { chi
   return { child, injected };
 }
 
+/** emergency-stop command started → its last fault removed, per SQLite trial */
+const commandToLastOut: number[] = [];
+
 async function trial(
   ledger: LedgerTarget,
   envOf: (i: number) => NodeJS.ProcessEnv,
@@ -87,6 +91,7 @@ async function trial(
       const now = Date.now();
       for (const { marker } of faults) if (!removedAt.has(marker) && !existsSync(marker)) removedAt.set(marker, now);
     });
+    const commandAt = Date.now();
     const stop = await runCli(['emergency-stop'], 60_000, stopperEnv);
     await Promise.all(runs.map((r) => new Promise((res) => (r.child.exitCode !== null ? res(null) : r.child.once('exit', res)))));
     watcher.close();
@@ -95,6 +100,7 @@ async function trial(
     try {
       const latch = await store.stopLatch();
       await store.clearStopLatch();
+      if (ledger.backend === 'sqlite') commandToLastOut.push(Math.max(...removedAt.values()) - commandAt);
       return faults.map(({ marker }) => removedAt.get(marker)! - latch.atMs!);
     } finally {
       await store.close();
@@ -139,6 +145,29 @@ async function main(): Promise<void> {
     console.log(`\nlatch commit → fault removed, ${CONTROLLERS} controllers × ${trials} trials (goal: PostgreSQL median ≤ 100 ms)`);
     for (const [name, delays] of all)
       console.log(`  ${name.padEnd(24)} median ${fmtMs(median(delays))}  max ${fmtMs(Math.max(...delays))}`);
+    const [sqlite, postgres] = [...all.values()].map((d) => median(d));
+    const lastOut = median(commandToLastOut);
+    console.log(`  emergency-stop command → last fault removed (SQLite, 6 controllers): median ${fmtMs(lastOut)} (goal ≤ 300 ms)`);
+    writeResults('emergency-stop', [
+      {
+        name: 'latch commit → fault removed, PostgreSQL NOTIFY (6 controllers)',
+        value: postgres,
+        unit: 'ms',
+        anchor: 'SQLite: signal + tick, same run',
+        anchorValue: sqlite,
+        ratio: postgres / sqlite,
+        goal: 'median ≤ 100 ms',
+      },
+      {
+        name: 'emergency-stop command → last fault removed (SQLite, 6 controllers)',
+        value: lastOut,
+        unit: 'ms',
+        anchor: 'goal',
+        anchorValue: 300,
+        ratio: lastOut / 300,
+        goal: 'median ≤ 300 ms',
+      },
+    ]);
   } finally {
     t.close();
     await pg.close();

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openLedger, type LedgerTarget } from '../src/budget/open-ledger.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
+import { writeResults } from './results.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -112,6 +113,17 @@ async function main(): Promise<void> {
   }
   const [sqlite, postgres] = [medians.get('SQLite')!, medians.get('PostgreSQL')!];
   console.log(`  PostgreSQL ÷ SQLite: ${(postgres.perSecond / sqlite.perSecond).toFixed(2)}× the reservations/s`);
+  writeResults('reservations', [
+    {
+      name: `reservations/s, ${processes} processes, PostgreSQL`,
+      value: postgres.perSecond,
+      unit: '/s',
+      anchor: 'SQLite, same run',
+      anchorValue: sqlite.perSecond,
+      ratio: postgres.perSecond / sqlite.perSecond,
+      goal: 'reported (a controller needs ~1/s)',
+    },
+  ]);
 }
 
 if (process.argv[2] === '--child') await child(JSON.parse(process.argv[3]) as LedgerTarget);

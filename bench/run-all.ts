@@ -1,8 +1,10 @@
 // Runs every benchmark in sequence, each in its own process (so one cannot warm up or slow down the
 // other): `npm run bench`. Extra arguments are passed to both (e.g. --runs 5 --reps 2 are each
-// ignored by the benchmark that does not know them).
+// ignored by the benchmark that does not know them). Each writes its figures, anchors and ratios
+// into bench/results.json; the table of all of them comes last.
 import { spawnSync } from 'node:child_process';
 import { ROOT } from './lib.ts';
+import { readResults, RESULTS_FILE } from './results.ts';
 
 // [file, whether it takes the shared flags]; reservations.ts takes positional arguments of its own
 const BENCHES: [string, boolean][] = [
@@ -13,6 +15,7 @@ const BENCHES: [string, boolean][] = [
   ['bench/exporter-scrape.ts', false],
   ['bench/emergency-stop.ts', true],
   ['bench/traffic-shift.ts', true],
+  ['bench/startup.ts', true],
 ];
 let failed = 0;
 for (const [file, sharedFlags] of BENCHES) {
@@ -26,5 +29,16 @@ for (const [file, sharedFlags] of BENCHES) {
     `=== ${file}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(0)} s ===`,
   );
   if (r.status !== 0) failed++;
+}
+
+const num = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+console.log(`\n=== every figure (${RESULTS_FILE}) ===`);
+console.log('| figure | value | anchor | anchor value | ratio | goal |\n|---|---|---|---|---|---|');
+for (const [bench, { measuredAt, figures }] of Object.entries(readResults())) {
+  for (const f of figures) {
+    console.log(
+      `| ${f.name} (${bench}, ${measuredAt.slice(0, 16)}) | ${num(f.value)} ${f.unit} | ${f.anchor} | ${num(f.anchorValue)} | ${num(f.ratio, 2)} | ${f.goal} |`,
+    );
+  }
 }
 process.exit(failed ? 1 : 0);

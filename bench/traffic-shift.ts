@@ -13,6 +13,7 @@ import { startHaproxy } from '../test/helpers/haproxy.ts';
 import { freePort } from '../test/helpers/monitoring.ts';
 import { startNginx } from '../test/helpers/nginx.ts';
 import { fmtMs, intArg, machineLine, median, runCli } from './lib.ts';
+import { writeResults } from './results.ts';
 
 async function instance(name: string): Promise<{ url: string; close(): void }> {
   const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(name));
@@ -136,6 +137,18 @@ async function main(): Promise<void> {
       `  ${name.padEnd(26)} breach → standby ${fmtMs(median(b))} (${b.map((x) => x.toFixed(0)).join(', ')})  shift step ${fmtMs(median(samples.map((s) => s.shiftStepMs)))}`,
     );
   }
+  writeResults(
+    'traffic-shift',
+    [...results].map(([name, samples]) => ({
+      name: `breach → standby answering, ${name}`,
+      value: median(samples.map((s) => s.breachToStandbyMs)),
+      unit: 'ms',
+      anchor: 'the shift step itself',
+      anchorValue: median(samples.map((s) => s.shiftStepMs)),
+      ratio: median(samples.map((s) => s.breachToStandbyMs)) / median(samples.map((s) => s.shiftStepMs)),
+      goal: 'reported',
+    })),
+  );
 }
 
 await main();

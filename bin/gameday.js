@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Entry point: run the TypeScript sources through tsx's loader, so a checkout needs no build step.
-import { closeSync, openSync } from 'node:fs';
+// Entry point: the compiled CLI (dist/, `npm run build`, run by `prepare` on `npm install`). In a
+// checkout, GAMEDAY_FROM_SOURCE=1 (`npm run dev`) runs the TypeScript sources through tsx instead,
+// a dev dependency: an installed package never loads it.
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
 
 // A closed terminal (SIGHUP: roll back, exit 5) must not end in an abort: after 'exit', Node 20
 // restores the termios of the stdio ttys and aborts (SIGABRT) when tcsetattr fails with EIO, as it
@@ -30,7 +31,19 @@ if (process.platform !== 'win32' && stdioTtys.length > 0) {
 // control room runs) and renders slower; users get the production build unless they ask.
 process.env.NODE_ENV ??= 'production';
 
-// The project's own tsconfig, wherever gameday is started from: tsx would otherwise look for one in
-// the working directory, and without it JSX compiles to the classic React.createElement form.
-register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
-await import('../src/cli.ts');
+const compiled = new URL('../dist/cli.js', import.meta.url);
+if (process.env.GAMEDAY_FROM_SOURCE === '1' || !existsSync(compiled)) {
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch {
+    process.stderr.write('gameday: dist/ is missing and tsx is not installed: run `npm run build` in the package\n');
+    process.exit(70);
+  }
+  // The project's own tsconfig, wherever gameday is started from: tsx would otherwise look for one
+  // in the working directory, and without it JSX compiles to the classic React.createElement form.
+  register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
+  await import('../src/cli.ts');
+} else {
+  await import(compiled.href);
+}

@@ -1,7 +1,7 @@
 // gameday exporter [--port 9465] [--host 127.0.0.1]: the ledger's budget as Prometheus metrics, for
 // dashboards between runs. Long-lived and read-only (src/telemetry/ledger-exporter.ts); SIGINT,
 // SIGTERM or SIGHUP close it (exit 0). A port in use, or a bad --port, is exit 1.
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeTarget, ledgerTarget, type LedgerTarget } from '../budget/open-ledger.ts';
 import { parseNumberFlag } from '../config/load.ts';
 import { EXIT, type ExitCode } from '../errors/exit-codes.ts';

@@ -1,7 +1,7 @@
 // Every field's bound, defined once. The config file, the GAMEDAY_* environment, the experiment file
 // and the flags all parse through these schemas, so a number is bounded whichever layer it comes
 // from, and no typo can take gigabytes, overflow a timer or be charged other than as written.
-import { z } from 'zod';
+import * as z from 'zod';
 import { DURATION_PATTERN, parseDurationMs } from './duration.ts';
 
 /** Node's timers hold at most 2^31−1 ms (about 24.8 days); a longer one fires after 1 ms. */

@@ -1,14 +1,13 @@
 // Layering: defaults (config/default.yaml) < --config FILE < GAMEDAY_* environment < flags.
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatIssues } from './errors.ts';
 import { ConfigFileSchema, ConfigSchema, ExperimentSchema, type Config, type Experiment } from './schema.ts';
 import { MAX_CONFIG_FILE_BYTES, alertmanagerUrlList, httpUrl, ledgerUrl, metricsPort, positiveDuration, usd } from './bounds.ts';
+import { ROOT_DIR } from './package-root.ts';
 
-export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_CONFIG_FILE = join(ROOT_DIR, 'config', 'default.yaml');
 const EXPERIMENTS_DIR = join(ROOT_DIR, 'config', 'experiments');
 

@@ -1,7 +1,7 @@
 // The shapes of config and experiment files. Strict objects, so a misspelt key is reported by its
 // path instead of being silently ignored. Durations are parsed to milliseconds here. Every field's
 // bound lives in bounds.ts, shared with the environment and the flags.
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   MAX_TIMER_MS,
   alertmanagerUrls,

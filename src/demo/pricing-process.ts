@@ -13,10 +13,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ROOT_DIR } from '../config/package-root.ts';
 import { pidAlive } from '../faults/pid.ts';
 import { dependencyServer, listen } from './pricing-server.ts';
 
-const SCRIPT = fileURLToPath(import.meta.url);
+/**
+ * This script, to run as a process: itself from the sources; bundled (dist/), the entry point that
+ * runs it (this module's own import.meta.url is then a shared chunk's, which does nothing run alone).
+ */
+const SCRIPT = import.meta.url.endsWith('.ts') ? fileURLToPath(import.meta.url) : join(ROOT_DIR, 'dist', 'pricing-process.js');
 /** how long `start` waits for `serve` to listen */
 const READY_TIMEOUT_MS = 15_000;
 const PARENT_POLL_MS = 500;
@@ -28,9 +33,13 @@ export interface PricingProcessArgs {
   parentPid: number;
 }
 
-/** The argv of `start`, run with this Node and tsx: the demo's start and restart command. */
+/**
+ * The argv of `start`, run with this Node: the demo's start and restart command. Compiled (dist/),
+ * the script is plain JavaScript; from the sources (a dev checkout) it goes through tsx.
+ */
 export function pricingStartArgv(args: PricingProcessArgs): string[] {
-  return [process.execPath, '--import', tsxLoaderUrl(), SCRIPT, 'start', ...flags(args)];
+  const loader = SCRIPT.endsWith('.ts') ? ['--import', tsxLoaderUrl()] : [];
+  return [process.execPath, ...loader, SCRIPT, 'start', ...flags(args)];
 }
 
 function flags(a: PricingProcessArgs): string[] {

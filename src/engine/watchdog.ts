@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LedgerStore } from '../budget/ledger-store.ts';
-import { ROOT_DIR } from '../config/load.ts';
+import { ROOT_DIR } from '../config/package-root.ts';
 import { sleep } from './clock.ts';
 import { describeClaim, recoverDead } from './recovery.ts';
 

@@ -1,7 +1,7 @@
 // The shapes a journal may hold, checked when `gameday report` reads one: a journal is a file, and a
 // file can be anything. The schemas mirror the engine's event types (src/engine/events.ts); the type
 // assertions at the bottom make a drift between the two a type error instead of a crash in `report`.
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   EXIT_CODE,
   PHASES,

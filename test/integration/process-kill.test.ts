@@ -21,7 +21,7 @@ function pricingProcesses(parentPid: number): number[] {
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       if (
-        argv.some((a) => a.endsWith('pricing-process.ts')) &&
+        argv.some((a) => /pricing-process\.(ts|js)$/.test(a)) &&
         argv[argv.indexOf('--parent-pid') + 1] === String(parentPid) &&
         argv.includes('serve')
       ) {
