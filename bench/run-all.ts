@@ -13,6 +13,7 @@ const BENCHES: [string, boolean][] = [
   ['bench/exporter-scrape.ts', false],
   ['bench/emergency-stop.ts', true],
   ['bench/traffic-shift.ts', true],
+  ['bench/proxy.ts', true],
 ];
 let failed = 0;
 for (const [file, sharedFlags] of BENCHES) {
