@@ -3,6 +3,7 @@
 // kept-alive connections), closing, and the proxy driver on top.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -21,6 +22,13 @@ interface Upstream {
   close(): Promise<void>;
 }
 
+/** n bytes, byte i = i mod 251: a misplaced or repeated piece shows. */
+function pattern(n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) out[i] = i % 251;
+  return out;
+}
+
 /**
  * The Keep-Alive header of every upstream answer. Hop-by-hop: the fault path drops it (and Node's
  * server there says its own "timeout=5"), pass-through hands it on as it is: it shows which path
@@ -32,8 +40,9 @@ const UPSTREAM_KEEP_ALIVE = 'timeout=5, max=1000';
 const passedThrough = (headers: Record<string, string | string[] | undefined>): boolean => headers['keep-alive'] === UPSTREAM_KEEP_ALIVE;
 
 /**
- * An upstream that echoes what it received as JSON; /bytes?n=N answers N bytes, /echo streams the
- * request body back (chunked), /slow?ms=N answers the JSON after N ms.
+ * An upstream that echoes what it received as JSON; /bytes?n=N answers N bytes, /pattern?n=N&piece=P
+ * N bytes that differ (byte i is i mod 251) written P at a time, /echo streams the request body
+ * back (chunked), /slow?ms=N answers the JSON after N ms.
  */
 async function startUpstream(name = 'a'): Promise<Upstream> {
   const state = { hits: 0, connections: 0, sockets: [] as Socket[] };
@@ -45,6 +54,19 @@ async function startUpstream(name = 'a'): Promise<Upstream> {
       const n = Number(url.searchParams.get('n'));
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
       return res.end(Buffer.alloc(n, 0x61));
+    }
+    if (url.pathname.endsWith('/pattern')) {
+      const body = pattern(Number(url.searchParams.get('n')));
+      const piece = Number(url.searchParams.get('piece'));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+      // small writes, each on its own turn: the proxy reads small pieces, not full buffers
+      const writeFrom = (at: number): void => {
+        if (at >= body.length) return void res.end();
+        const more = res.write(body.subarray(at, at + piece));
+        if (more) setImmediate(writeFrom, at + piece);
+        else res.once('drain', () => writeFrom(at + piece));
+      };
+      return writeFrom(0);
     }
     if (url.pathname.endsWith('/echo')) {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-request-length': String(req.headers['content-length']) });
@@ -571,6 +593,36 @@ describe('FaultProxy pass-through (no fault set)', () => {
     expect((await c.answer()).body.toString()).toBe('hello world');
     expect(JSON.parse((await c.answer()).body.toString()).url).toBe('/p3');
     expect(c.isClosed).toBe(false);
+  });
+
+  it('holds the upstream back while the client reads slowly, and the body arrives whole and in order', async () => {
+    // more than loopback's socket buffers hold, in pieces smaller than a write's high-water mark: the
+    // proxy's writes to us go pending while it keeps reading the upstream
+    const n = 16_000_000;
+    const socket = net.connect({ host: '127.0.0.1', port: p.port });
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`GET /pattern?n=${n}&piece=3000 HTTP/1.1\r\nHost: x\r\n\r\n`);
+    socket.pause(); // nothing read for a while: the proxy's writes to us back up
+    await sleep(300);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let bodyStart = -1;
+    const headEnd = new Promise<number>((resolve) => {
+      socket.on('data', (d: Buffer) => {
+        chunks.push(d);
+        size += d.length;
+        if (bodyStart < 0) {
+          const head = Buffer.concat(chunks).indexOf('\r\n\r\n');
+          if (head >= 0) bodyStart = head + 4;
+        }
+        if (bodyStart >= 0 && size >= bodyStart + n) resolve(bodyStart);
+      });
+    });
+    socket.resume();
+    const start = await headEnd;
+    socket.destroy();
+    const body = Buffer.concat(chunks).subarray(start, start + n);
+    expect(body.equals(pattern(n))).toBe(true);
   });
 
   it('a request pass-through will not carry goes to the fault path on the same connection', async () => {
