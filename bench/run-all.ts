@@ -16,6 +16,7 @@ const BENCHES: [string, boolean][] = [
   ['bench/emergency-stop.ts', true],
   ['bench/traffic-shift.ts', true],
   ['bench/startup.ts', true],
+  ['bench/proxy.ts', true],
 ];
 let failed = 0;
 for (const [file, sharedFlags] of BENCHES) {

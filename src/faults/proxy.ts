@@ -3,6 +3,12 @@
 // The fault is read per request, so switching it on, changing it or taking it out takes effect for
 // the next request; changing it also releases requests it is holding or delaying, so removing a
 // fault never leaves requests stuck behind it.
+//
+// Two paths. While no fault is set, a new connection goes through a Tunnel (tunnel.ts): bytes
+// passed across to an upstream connection of its own, only request heads looked at, several times
+// cheaper than parsing every request. A connection opened while a fault is set, or whose next
+// request arrives after one was set (or after the upstream moved), goes to Node's HTTP server and
+// the undici pool: the fault path, where every request is parsed and the fault applied.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -10,6 +16,7 @@ import { pipeline } from 'node:stream';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ProxyFault } from './driver.ts';
+import { Tunnel, type Route, type TunnelHost } from './tunnel.ts';
 
 export interface FaultProxyOptions {
   /** default 127.0.0.1 */
@@ -123,7 +130,15 @@ function resetSocket(socket: Socket): void {
   else socket.destroy();
 }
 
-function parseUpstream(url: string): { origin: string; pathPrefix: string } {
+interface Upstream {
+  url: string;
+  origin: string;
+  pathPrefix: string;
+  /** where pass-through goes; null for https (TLS upstreams take the fault path only) */
+  route: Route | null;
+}
+
+function parseUpstream(url: string): Upstream {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -131,7 +146,12 @@ function parseUpstream(url: string): { origin: string; pathPrefix: string } {
     throw new Error(`invalid upstream URL: ${url}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`upstream must be http(s): ${url}`);
-  return { origin: parsed.origin, pathPrefix: parsed.pathname.replace(/\/+$/, '') };
+  const pathPrefix = parsed.pathname.replace(/\/+$/, '');
+  const route =
+    parsed.protocol === 'http:'
+      ? { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(parsed.port || 80), hostHeader: parsed.host, pathPrefix }
+      : null;
+  return { url, origin: parsed.origin, pathPrefix, route };
 }
 
 function makePool(origin: string): Pool {
@@ -147,8 +167,15 @@ export class FaultProxy {
   readonly port: number;
 
   private current: ProxyFault | null = null;
-  private upstream: { url: string; origin: string; pathPrefix: string; pool: Pool };
+  private upstream: Upstream & { pool: Pool };
   private readonly retiredPools = new Set<Pool>();
+  private readonly tunnels = new Set<Tunnel>();
+  private readonly tunnelHost: TunnelHost = {
+    passes: (route) => this.current === null && !this.closing && this.upstream.route === route,
+    forwarded: () => void this.counts.forwarded++,
+    toHttp: (socket) => this.httpConnection.call(this.server, socket),
+    gone: (tunnel) => void this.tunnels.delete(tunnel),
+  };
   /** callbacks that release held / delayed / throttled requests */
   private waiters = new Set<() => void>();
   /** bumped on every fault change: throttled streams started under an older fault run free */
@@ -159,14 +186,16 @@ export class FaultProxy {
 
   private constructor(
     private readonly server: http.Server,
+    /** Node's own handler of a new connection: the HTTP server's side of `server` */
+    private readonly httpConnection: (this: http.Server, socket: Socket) => void,
     upstreamUrl: string,
   ) {
     const address = server.address() as AddressInfo;
     this.port = address.port;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.url = `http://${host}:${this.port}`;
-    this.upstream = { url: upstreamUrl, ...parseUpstream(upstreamUrl), pool: undefined as unknown as Pool };
-    this.upstream.pool = makePool(this.upstream.origin);
+    const upstream = parseUpstream(upstreamUrl);
+    this.upstream = { ...upstream, pool: makePool(upstream.origin) };
   }
 
   static async start(opts: FaultProxyOptions): Promise<FaultProxy> {
@@ -175,6 +204,10 @@ export class FaultProxy {
     server.keepAliveTimeout = 5_000;
     // Blackholed requests are held on purpose; only the client decides when to give up.
     server.requestTimeout = 0;
+    // Each new connection is the proxy's to route: a tunnel, or Node's HTTP handling of it.
+    const [httpConnection, ...others] = server.listeners('connection') as ((this: http.Server, socket: Socket) => void)[];
+    if (httpConnection === undefined || others.length > 0) throw new Error("unexpected http.Server: not one 'connection' listener");
+    server.off('connection', httpConnection);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.listenPort ?? 0, opts.listenHost ?? '127.0.0.1', () => {
@@ -182,7 +215,8 @@ export class FaultProxy {
         resolve();
       });
     });
-    const proxy = new FaultProxy(server, opts.upstreamUrl);
+    const proxy = new FaultProxy(server, httpConnection, opts.upstreamUrl);
+    server.on('connection', (socket: Socket) => proxy.accept(socket));
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       // A bug here must cost one request, never the process.
       proxy.handle(req, res).catch(() => res.destroy());
@@ -198,7 +232,8 @@ export class FaultProxy {
   setUpstream(url: string): void {
     const next = parseUpstream(url);
     const old = this.upstream.pool;
-    this.upstream = { url, ...next, pool: makePool(next.origin) };
+    // tunnels to the old upstream hand their next request to the fault path, which uses this pool
+    this.upstream = { ...next, pool: makePool(next.origin) };
     // Requests already on their way finish on the old pool; it closes once they have.
     this.retiredPools.add(old);
     old
@@ -232,12 +267,21 @@ export class FaultProxy {
     this.releaseAll();
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    for (const tunnel of [...this.tunnels]) tunnel.shutDown();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([serverClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
     clearTimeout(timer);
+    for (const tunnel of [...this.tunnels]) tunnel.destroy();
     this.server.closeAllConnections();
     await serverClosed;
     await Promise.all([this.upstream.pool, ...this.retiredPools].map((p) => p.destroy().catch(() => {})));
+  }
+
+  /** A new connection: a tunnel while no fault is set, else the HTTP server's. */
+  private accept(socket: Socket): void {
+    const route = this.upstream.route;
+    if (this.current !== null || this.closing || route === null) return this.httpConnection.call(this.server, socket);
+    this.tunnels.add(new Tunnel(socket, route, this.tunnelHost));
   }
 
   private releaseAll(): void {

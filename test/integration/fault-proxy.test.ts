@@ -1,40 +1,94 @@
 // The built-in fault proxy against real HTTP servers on loopback: every fault type, switching faults
-// at run time, closing, and the proxy driver on top.
+// at run time, pass-through while no fault is set (and a switch reaching the next request on its
+// kept-alive connections), closing, and the proxy driver on top.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { FaultProxy } from '../../src/faults/proxy.ts';
 import { ProxyFaultDriver } from '../../src/faults/proxy-driver.ts';
+import { RawConnection } from '../helpers/raw-http.ts';
 
 interface Upstream {
   url: string;
   hits: number;
   /** TCP connections accepted: shows whether the proxy keeps its upstream connections alive */
   connections: number;
+  /** how many of the TCP connections accepted since the `from`-th (0-based) are still open */
+  openSince(from: number): number;
   close(): Promise<void>;
 }
 
-/** An upstream that echoes what it received, or answers /bytes?n=N with N bytes. */
+/** n bytes, byte i = i mod 251: a misplaced or repeated piece shows. */
+function pattern(n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) out[i] = i % 251;
+  return out;
+}
+
+/**
+ * The Keep-Alive header of every upstream answer. Hop-by-hop: the fault path drops it (and Node's
+ * server there says its own "timeout=5"), pass-through hands it on as it is: it shows which path
+ * carried an answer.
+ */
+const UPSTREAM_KEEP_ALIVE = 'timeout=5, max=1000';
+
+/** Whether the answer came through pass-through (a tunnel), not the fault path. */
+const passedThrough = (headers: Record<string, string | string[] | undefined>): boolean => headers['keep-alive'] === UPSTREAM_KEEP_ALIVE;
+
+/**
+ * An upstream that echoes what it received as JSON; /bytes?n=N answers N bytes, /pattern?n=N&piece=P
+ * N bytes that differ (byte i is i mod 251) written P at a time, /echo streams the request body
+ * back (chunked), /slow?ms=N answers the JSON after N ms.
+ */
 async function startUpstream(name = 'a'): Promise<Upstream> {
-  const state = { hits: 0, connections: 0 };
+  const state = { hits: 0, connections: 0, sockets: [] as Socket[] };
   const server = http.createServer((req, res) => {
     state.hits++;
+    res.setHeader('keep-alive', UPSTREAM_KEEP_ALIVE);
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname.endsWith('/bytes')) {
       const n = Number(url.searchParams.get('n'));
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
       return res.end(Buffer.alloc(n, 0x61));
     }
+    if (url.pathname.endsWith('/pattern')) {
+      const body = pattern(Number(url.searchParams.get('n')));
+      const piece = Number(url.searchParams.get('piece'));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+      // small writes, each on its own turn: the proxy reads small pieces, not full buffers
+      const writeFrom = (at: number): void => {
+        if (at >= body.length) return void res.end();
+        const more = res.write(body.subarray(at, at + piece));
+        if (more) setImmediate(writeFrom, at + piece);
+        else res.once('drain', () => writeFrom(at + piece));
+      };
+      return writeFrom(0);
+    }
+    if (url.pathname.endsWith('/echo')) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-request-length': String(req.headers['content-length']) });
+      return void req.pipe(res);
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = JSON.stringify({ name, method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
-      res.writeHead(201, { 'content-type': 'application/json', 'x-upstream': name, 'keep-alive': 'timeout=5' });
-      res.end(body);
+      const answer = () => {
+        res.writeHead(201, { 'content-type': 'application/json', 'x-upstream': name });
+        res.end(body);
+      };
+      const slowMs = url.pathname.endsWith('/slow') ? Number(url.searchParams.get('ms')) : 0;
+      if (slowMs > 0) setTimeout(answer, slowMs);
+      else answer();
     });
   });
-  server.on('connection', () => state.connections++);
+  server.on('connection', (socket: Socket) => {
+    state.connections++;
+    state.sockets.push(socket);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -45,6 +99,7 @@ async function startUpstream(name = 'a'): Promise<Upstream> {
     get connections() {
       return state.connections;
     },
+    openSince: (from: number) => state.sockets.slice(from).filter((socket) => !socket.destroyed).length,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -331,6 +386,300 @@ describe('FaultProxy faults', () => {
     const r = await pending;
     expect(r.body.length).toBe(50_000);
     expect(r.ms).toBeLessThan(2_000);
+  });
+});
+
+describe('FaultProxy pass-through (no fault set)', () => {
+  // each test its own proxy: which connections are tunnels depends on the proxy's history
+  let p: FaultProxy;
+  const open: RawConnection[] = [];
+  const connect = async (): Promise<RawConnection> => {
+    const c = await RawConnection.open(p.url);
+    open.push(c);
+    return c;
+  };
+
+  beforeEach(async () => {
+    p = await FaultProxy.start({ upstreamUrl: upstream.url });
+  });
+
+  afterEach(async () => {
+    for (const c of open.splice(0)) c.destroy();
+    await p.close();
+  });
+
+  it("forwards on one upstream connection per client connection, with the upstream's Host and the path prefix", async () => {
+    const c = await connect();
+    const before = upstream.connections;
+    for (const path of ['/one', '/two?x=1']) {
+      c.get(path);
+      const r = await c.answer();
+      expect(r.status).toBe(201);
+      expect(passedThrough(r.headers)).toBe(true);
+      expect(JSON.parse(r.body.toString())).toMatchObject({ url: path, headers: { host: new URL(upstream.url).host } });
+    }
+    expect(upstream.connections - before).toBe(1);
+    expect(p.stats().forwarded).toBe(2);
+
+    p.setUpstream(`${upstream.url}/base/`);
+    const fresh = await connect();
+    fresh.get('/items');
+    const r = await fresh.answer();
+    expect(passedThrough(r.headers)).toBe(true);
+    expect(JSON.parse(r.body.toString()).url).toBe('/base/items');
+  });
+
+  it('a fault switched on reaches the next request on a kept-alive connection, and switched off the one after', async () => {
+    const c = await connect();
+    c.get('/');
+    expect(passedThrough((await c.answer()).headers)).toBe(true);
+    p.setFault({ type: 'errors', status: 503, probability: 1 });
+    c.get('/');
+    const faulted = await c.answer();
+    expect(faulted.status).toBe(503);
+    expect(faulted.headers['x-gameday-fault']).toBe('errors');
+    p.setFault(null);
+    c.get('/');
+    expect((await c.answer()).status).toBe(201);
+    expect(c.isClosed).toBe(false);
+    // the same for a connection that was idle at the switch, and with Node's own keep-alive client
+    const nodeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const viaNode = (path: string) =>
+        new Promise<{ status?: number; reused: boolean }>((resolve, reject) => {
+          const req = http.get(`${p.url}${path}`, { agent: nodeAgent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode, reused: req.reusedSocket }));
+          });
+          req.on('error', reject);
+        });
+      expect(await viaNode('/')).toEqual({ status: 201, reused: false });
+      p.setFault({ type: 'errors', status: 500, probability: 1 });
+      expect(await viaNode('/')).toEqual({ status: 500, reused: true });
+    } finally {
+      nodeAgent.destroy();
+    }
+  });
+
+  it('a request in flight when the fault goes in is answered in full; the one sent behind it gets the fault', async () => {
+    const c = await connect();
+    const hits = upstream.hits;
+    c.get('/slow?ms=300');
+    await sleep(100);
+    p.setFault({ type: 'errors', status: 503, probability: 1 });
+    c.get('/after'); // pipelined behind the request in flight
+    const first = await c.answer();
+    expect(first.status).toBe(201);
+    expect(JSON.parse(first.body.toString()).url).toBe('/slow?ms=300');
+    expect((await c.answer()).status).toBe(503);
+    expect(upstream.hits).toBe(hits + 1);
+  });
+
+  it('a blackhole switched on holds the next request on a kept-alive connection until it is taken out', async () => {
+    const c = await connect();
+    c.get('/');
+    await c.answer();
+    p.setFault({ type: 'blackhole', probability: 1 });
+    c.get('/held');
+    await sleep(300);
+    expect(c.unread).toBe(0);
+    expect(p.stats().held).toBe(1);
+    p.setFault(null);
+    expect(JSON.parse((await c.answer()).body.toString()).url).toBe('/held');
+  });
+
+  it('setUpstream reaches the next request on a kept-alive connection', async () => {
+    const b = await startUpstream('b');
+    try {
+      const c = await connect();
+      c.get('/');
+      expect(JSON.parse((await c.answer()).body.toString()).name).toBe('a');
+      p.setUpstream(b.url);
+      c.get('/');
+      expect(JSON.parse((await c.answer()).body.toString()).name).toBe('b');
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('every request sent after a switch sees it, on many kept-alive connections under load', async () => {
+    // phase k starts when switch k is made; what each phase's requests must get
+    const phases: { fault: Parameters<FaultProxy['setFault']>[0]; status: number }[] = [
+      { fault: null, status: 201 },
+      { fault: { type: 'errors', status: 500, probability: 1 }, status: 500 },
+      { fault: null, status: 201 },
+      { fault: { type: 'errors', status: 502, probability: 1 }, status: 502 },
+      { fault: null, status: 201 },
+    ];
+    const loadAgent = new Agent({ connections: 16, keepAliveTimeout: 30_000 });
+    let connects = 0;
+    loadAgent.on('connect', () => connects++);
+    let phase = 0;
+    const seen: { sentIn: number; answeredIn: number; status: number; passedThrough: boolean }[] = [];
+    let running = true;
+    const client = async () => {
+      while (running) {
+        // the request goes out after this (undici writes it a little later), and the proxy takes
+        // it before its answer: the proxy handled it in a phase between these two
+        const sentIn = phase;
+        const res = await request(`${p.url}/`, { dispatcher: loadAgent });
+        await res.body.dump();
+        seen.push({ sentIn, answeredIn: phase, status: res.statusCode, passedThrough: passedThrough(res.headers) });
+      }
+    };
+    const clients = Array.from({ length: 16 }, client);
+    try {
+      for (let k = 1; k < phases.length; k++) {
+        await sleep(250);
+        p.setFault(phases[k].fault);
+        phase = k;
+      }
+      await sleep(250);
+    } finally {
+      running = false;
+      await Promise.all(clients);
+      await loadAgent.close();
+    }
+    // no request sent after a switch was handled as before it: its answer is one of the phases
+    // from the one it was sent in on (consecutive phases answer differently)
+    const escaped = seen.filter((s) => !phases.slice(s.sentIn, s.answeredIn + 1).some((ph) => ph.status === s.status));
+    expect(escaped).toEqual([]);
+    for (let k = 0; k < phases.length; k++) {
+      expect(seen.filter((s) => s.sentIn === k && s.answeredIn === k).length, `requests within phase ${k}`).toBeGreaterThan(16);
+    }
+    // before the first fault every answer came through a tunnel, and the switches did not make
+    // the clients open new connections: the faulted requests came on connections tunnelled before
+    expect(seen.filter((s) => s.answeredIn === 0).every((s) => s.passedThrough)).toBe(true);
+    expect(connects).toBeLessThanOrEqual(16);
+  });
+
+  it('carries bodies both ways intact: Content-Length, chunked, big, HEAD, pipelined', async () => {
+    const big = randomBytes(1 << 20);
+    const echoed = await request(`${p.url}/echo`, { dispatcher: agent, method: 'POST', body: big });
+    expect(passedThrough(echoed.headers)).toBe(true);
+    expect(echoed.headers['x-request-length']).toBe(String(big.length));
+    expect(Buffer.from(await echoed.body.arrayBuffer()).equals(big)).toBe(true);
+
+    const pieces = Array.from({ length: 20 }, (_, i) => randomBytes(1000 + i * 777));
+    const chunked = await request(`${p.url}/echo`, {
+      dispatcher: agent,
+      method: 'POST',
+      body: Readable.from(
+        (async function* () {
+          for (const piece of pieces) {
+            yield piece;
+            await sleep(1);
+          }
+        })(),
+      ),
+    });
+    expect(chunked.headers['x-request-length']).toBe('undefined'); // it went chunked
+    expect(Buffer.from(await chunked.body.arrayBuffer()).equals(Buffer.concat(pieces))).toBe(true);
+
+    const large = await get(`${p.url}/bytes?n=3000000`);
+    expect(passedThrough(large.headers)).toBe(true);
+    expect(large.body.length).toBe(3_000_000);
+
+    // HEAD's answer says a length and has no body: the next answer must still be found
+    const c = await connect();
+    c.get('/bytes?n=100', 'HEAD');
+    const head = await c.answer({ toHead: true });
+    expect(head.headers['content-length']).toBe('100');
+    // three requests in one write, the middle one with a body split from its head
+    c.send('GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello');
+    await sleep(20);
+    c.send(' world\r\n\r\nGET /p3 HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(JSON.parse((await c.answer()).body.toString()).url).toBe('/p1');
+    expect((await c.answer()).body.toString()).toBe('hello world');
+    expect(JSON.parse((await c.answer()).body.toString()).url).toBe('/p3');
+    expect(c.isClosed).toBe(false);
+  });
+
+  it('holds the upstream back while the client reads slowly, and the body arrives whole and in order', async () => {
+    // more than loopback's socket buffers hold, in pieces smaller than a write's high-water mark: the
+    // proxy's writes to us go pending while it keeps reading the upstream
+    const n = 16_000_000;
+    const socket = net.connect({ host: '127.0.0.1', port: p.port });
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`GET /pattern?n=${n}&piece=3000 HTTP/1.1\r\nHost: x\r\n\r\n`);
+    socket.pause(); // nothing read for a while: the proxy's writes to us back up
+    await sleep(300);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let bodyStart = -1;
+    const headEnd = new Promise<number>((resolve) => {
+      socket.on('data', (d: Buffer) => {
+        chunks.push(d);
+        size += d.length;
+        if (bodyStart < 0) {
+          const head = Buffer.concat(chunks).indexOf('\r\n\r\n');
+          if (head >= 0) bodyStart = head + 4;
+        }
+        if (bodyStart >= 0 && size >= bodyStart + n) resolve(bodyStart);
+      });
+    });
+    socket.resume();
+    const start = await headEnd;
+    socket.destroy();
+    const body = Buffer.concat(chunks).subarray(start, start + n);
+    expect(body.equals(pattern(n))).toBe(true);
+  });
+
+  it('a request pass-through will not carry goes to the fault path on the same connection', async () => {
+    const c = await connect();
+    c.get('/');
+    expect(passedThrough((await c.answer()).headers)).toBe(true);
+    c.send('GET /hop HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, x-hop\r\nX-Hop: drop me\r\n\r\n');
+    const r = await c.answer();
+    expect(passedThrough(r.headers)).toBe(false);
+    const seen = JSON.parse(r.body.toString());
+    expect(seen.url).toBe('/hop');
+    expect(seen.headers['x-hop']).toBeUndefined();
+  });
+
+  it('close() closes idle tunnels at once, lets an answer in flight finish, and answers 503 to requests behind it', async () => {
+    const firstNew = upstream.connections;
+    const idle = await connect();
+    idle.get('/');
+    await idle.answer();
+    const busy = await connect();
+    busy.get('/slow?ms=300');
+    await sleep(50);
+    expect(upstream.openSince(firstNew)).toBe(2); // one per tunnel
+    const t0 = performance.now();
+    const closing = p.close();
+    await idle.closed;
+    expect(performance.now() - t0).toBeLessThan(200);
+    busy.get('/behind');
+    const first = await busy.answer();
+    expect(first.status).toBe(201);
+    expect(JSON.parse(first.body.toString()).url).toBe('/slow?ms=300');
+    const behind = await busy.answer();
+    expect(behind.status).toBe(503);
+    expect(JSON.parse(behind.body.toString()).error).toBe('fault proxy closing');
+    await busy.closed;
+    await closing;
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    for (let i = 0; i < 50 && upstream.openSince(firstNew) > 0; i++) await sleep(10);
+    expect(upstream.openSince(firstNew)).toBe(0);
+    await expect(RawConnection.open(p.url)).rejects.toThrow();
+  });
+
+  it('an upstream that closes an idle connection closes the client connection with it', async () => {
+    const b = await startUpstream('b');
+    p.setUpstream(b.url);
+    try {
+      const c = await connect();
+      c.get('/');
+      expect((await c.answer()).status).toBe(201);
+      await b.close(); // closes its connections, idle ones included
+      await c.closed;
+      const fresh = await connect();
+      fresh.get('/');
+      expect((await fresh.answer()).status).toBe(502); // the fault path says why
+    } finally {
+      await b.close();
+    }
   });
 });
 
