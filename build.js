@@ -29,5 +29,5 @@ await build({
   minify: true,
   logLevel: 'warning',
 });
-// when the sources were last built (test/global-setup.ts rebuilds when one is newer)
-writeFileSync(`${OUT}/.built`, new Date().toISOString() + '\n');
+// when the sources were last built (test/global-setup.ts rebuilds when one is newer); outside dist/, so it is not shipped
+writeFileSync('.built', new Date().toISOString() + '\n');

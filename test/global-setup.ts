@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const STAMP = join(ROOT, 'dist', '.built');
+const STAMP = join(ROOT, '.built');
 
 function newestMs(dir: string): number {
   let newest = 0;
