@@ -21,7 +21,7 @@
 //   - the backlog at the end of the step is below 50 ms worth of requests (no backlog growth),
 //   - p99 latency measured from the scheduled send time is < 250 ms.
 // A failing step is tried a second time (machine noise); the ladder stops at the first step that
-// fails twice, then tries once the midpoint between the last pass and that failure. Sustained rate
+// fails twice, then bisects twice between the last pass and that failure. Sustained rate
 // = the highest passing step. Between steps the bench waits until the target answers 5 probes in a
 // row within 100 ms (at most 10 s): an overloaded demo keeps working on requests whose clients gave
 // up, so a failed step would otherwise poison the next one.
@@ -59,17 +59,18 @@ async function spawnTrivialServer(): Promise<{ url: string; stop(): void }> {
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
-const LADDER = [500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000];
+const LADDER = [500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000, 12000, 16000];
 /** the control: the generator against a trivial server (its own ceiling, not the demo's) */
 const CEILING_LADDER = [2000, 4000, 8000];
 /** against nginx (`return 200`): autocannon does about 30,000 req/s there on this machine */
-const NGINX_LADDER = [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000, 24000, 28000, 32000];
+const NGINX_LADDER = [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000, 24000, 28000, 32000, 40000, 48000, 56000, 64000];
 /** the stall steps: rates each target takes easily */
 const DEMO_STALL_RPS = 500;
 const NGINX_STALL_RPS = 4000;
 /** the control's paired memory/ledger steps: a rate the trivial server takes easily */
 const PAIRED_RPS = 2000;
 const WARM_MS = 500;
+const BISECTIONS = 2;
 const TICK_MS = 250;
 const TIMEOUT_MS = 2_000;
 const MAX_IN_FLIGHT = 2_000;
@@ -285,10 +286,13 @@ async function ladder(
     }
     sustained = rps;
   }
-  if (failedAt !== null) {
+  // Two bisection steps between the last pass and that failure (a quarter of the ladder's step),
+  // one attempt each: the bench has a time budget.
+  for (let i = 0; i < BISECTIONS && failedAt !== null; i++) {
     const mid = Math.round((sustained + failedAt) / 2 / 100) * 100;
-    // one attempt only: the bench has a time budget of about 4 minutes
-    if (mid > sustained && mid < failedAt && (await attempt(mid, false)).pass) sustained = mid;
+    if (!(mid > sustained && mid < failedAt)) break;
+    if ((await attempt(mid, false)).pass) sustained = mid;
+    else failedAt = mid;
   }
   return { sustained, steps };
 }
@@ -740,7 +744,7 @@ async function main(): Promise<void> {
   );
   console.log('# anchor of a rep = mean of autocannon just before and just after its ladders');
   console.log(
-    `# generator pool: ${connections === undefined ? 'default (rps × timeout + 1, at most 1024 connections)' : `${connections} connections (--connections)`}`,
+    `# generator pool: ${connections === undefined ? 'default (its adaptive in-flight limit, within rps × timeout + 1 and at most 1024 connections)' : `${connections} connections (--connections)`}`,
   );
   const figures: Figure[] = [];
   if (mode !== 'nginx') figures.push(...(await demoMode(reps, stepMs)));
