@@ -15,7 +15,8 @@
 //    used; undone otherwise, and then no probe for a while (doubling back-off). A target whose
 //    throughput stays flat or falls as connections rise never gets more of them. Answers are
 //    counted, not estimated as mean in flight ÷ mean latency: right after a probe only the fast
-//    answers have come, which would flatter it;
+//    answers have come, which would flatter it. And a probe during which answers got markedly
+//    faster proves nothing (the target recovering from a slow spell looks like a gain): undone;
 //  - a stall (nothing answered) teaches nothing, so the limit stays where it was: requests that
 //    cannot be sent wait in the generator's backlog, and are dropped unsent past their timeout.
 //    Probes start only from a steady stream of answers, so not in the burst after a stall either.
@@ -38,6 +39,8 @@ const PROBE_STEP = 4;
 const PROBE_STEP_AFTER_MISS = 2;
 /** A probe pays when the answer rate rose by at least this share of the rise in requests in flight. */
 const MIN_SHARE_OF_GAIN = 0.5;
+/** Answers faster than this share of their latency before the probe: the target changed, not the limit. */
+const RECOVERED = 0.75;
 /** A probe that paid keeps the requests in flight it used, with this margin. */
 const USED_MARGIN = 1.25;
 /** After a probe that did not pay, no probe for this long, doubling up to MAX_HOLD_MS. */
@@ -62,14 +65,16 @@ interface Sample {
   atMs: number;
   ms: number;
   answered: number;
+  answeredMs: number;
   inFlight: number;
 }
 
-/** Over a stretch of samples: how long, mean in flight, and answers. */
+/** Over a stretch of samples: how long, mean in flight, answers and their mean latency. */
 interface Stretch {
   ms: number;
   inFlight: number;
   answered: number;
+  latencyMs: number;
 }
 
 export interface InFlightLimit {
@@ -86,8 +91,8 @@ export interface InFlightLimit {
   answeringSinceMs: number;
   /** since when requests have been waiting for a slot at every sample; NaN when none wait */
   starvedSinceMs: number;
-  /** the step up being judged, if any, and the stretch before it */
-  probe: { fromLimit: number; atMs: number; base: Stretch } | null;
+  /** the step up being judged, if any: the stretch before it, and the latency then */
+  probe: { fromLimit: number; atMs: number; base: Stretch; latencyMs: number } | null;
   step: number;
   holdUntilMs: number;
   holdMs: number;
@@ -145,7 +150,8 @@ export function adjustInFlightLimit(s: InFlightLimit, x: LimitInput): number {
   // before any answer the latency is unknown: neither grow nor shrink
   const sized = Number.isNaN(s.latencyMs) ? s.limit : clamp(s, latencySizedLimit(x.rps, s.latencyMs));
   if (s.probe !== null) {
-    if (x.nowMs >= s.probe.atMs + s.latencyMs + judgeMs(s.probe.base)) judge(s, x.nowMs);
+    // (at the latency seen before it: one that grows with the probe must not put the verdict off)
+    if (x.nowMs >= s.probe.atMs + s.probe.latencyMs + judgeMs(s.probe.base)) judge(s, x.nowMs);
   } else if (starved && s.limit < sized && x.nowMs >= s.holdUntilMs) {
     const baseMs = Math.min(BASE_MAX_MS, Math.max(BASE_MIN_MS, s.latencyMs));
     // Only when requests have waited all along (not a hiccup, which a probe would only make worse)
@@ -154,7 +160,7 @@ export function adjustInFlightLimit(s: InFlightLimit, x: LimitInput): number {
     const base = stretch(s, x.nowMs - baseMs);
     const steady = x.nowMs - s.lastAnswerMs <= silenceMs(s) && x.nowMs - s.answeringSinceMs >= baseMs;
     if (steady && x.nowMs - s.starvedSinceMs >= baseMs && base.answered > 0) {
-      s.probe = { fromLimit: s.limit, atMs: x.nowMs, base };
+      s.probe = { fromLimit: s.limit, atMs: x.nowMs, base, latencyMs: s.latencyMs };
       setLimit(s, x.nowMs, Math.min(sized, s.limit * s.step));
     }
   } else if (!starved && s.limit > sized && x.nowMs - s.changedAtMs >= SHRINK_EVERY_MS) {
@@ -166,7 +172,7 @@ export function adjustInFlightLimit(s: InFlightLimit, x: LimitInput): number {
 /** Records the sample; updates the smoothed latency and the answer stream. */
 function observe(s: InFlightLimit, x: LimitInput): void {
   const ms = Math.max(0, x.nowMs - s.lastMs);
-  s.history.push({ atMs: x.nowMs, ms, answered: x.answered, inFlight: x.inFlight });
+  s.history.push({ atMs: x.nowMs, ms, answered: x.answered, answeredMs: x.answeredMs, inFlight: x.inFlight });
   if (s.history.length > HISTORY) s.history.shift();
   if (x.answered > 0) {
     // answers again after a silence: a new stream starts where this sample did
@@ -183,9 +189,15 @@ function observe(s: InFlightLimit, x: LimitInput): void {
  * answer rate rose by at least MIN_SHARE_OF_GAIN of the rise in flight, trimmed to what was used.
  */
 function judge(s: InFlightLimit, nowMs: number): void {
-  const { fromLimit, atMs, base } = s.probe!;
+  const { fromLimit, atMs, base, latencyMs } = s.probe!;
   s.probe = null;
-  const after = stretch(s, atMs + s.latencyMs);
+  const after = stretch(s, atMs + latencyMs);
+  if (after.latencyMs < RECOVERED * base.latencyMs) {
+    // inconclusive: undone, and a short wait for a steadier base (no back-off: nothing was learnt)
+    setLimit(s, nowMs, fromLimit);
+    s.holdUntilMs = nowMs + HOLD_MS;
+    return;
+  }
   const rise = Math.max(1, after.inFlight / base.inFlight);
   const gain = rate(after) / rate(base);
   if (gain >= 1 + MIN_SHARE_OF_GAIN * (rise - 1) && gain > 1) {
@@ -222,13 +234,15 @@ function stretch(s: InFlightLimit, fromMs: number): Stretch {
   let ms = 0;
   let inFlightMs = 0;
   let answered = 0;
+  let answeredMs = 0;
   for (const h of s.history) {
     const part = h.ms > 0 ? Math.min(1, Math.max(0, (h.atMs - fromMs) / h.ms)) : h.atMs > fromMs ? 1 : 0;
     ms += part * h.ms;
     inFlightMs += part * h.ms * h.inFlight;
     answered += part * h.answered;
+    answeredMs += part * h.answeredMs;
   }
-  return { ms, inFlight: ms > 0 ? inFlightMs / ms : 0, answered };
+  return { ms, inFlight: ms > 0 ? inFlightMs / ms : 0, answered, latencyMs: answered > 0 ? answeredMs / answered : NaN };
 }
 
 function clamp(s: InFlightLimit, limit: number): number {

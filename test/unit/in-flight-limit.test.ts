@@ -180,6 +180,16 @@ describe('in-flight limit', () => {
     expect(meanRate(between(r, 6_000, 10_000))).toBeGreaterThan(990);
   });
 
+  it('a slow spell of the target (its capacity falls): one probe, undone, not credited with the recovery', () => {
+    // 1000 rps at 5 ms; from 2 s to 3.5 s the target answers only 300/s (starved of CPU, say)
+    const r = simulate({ latencyMs: () => 5, capacity: (_n, t) => (t >= 2_000 && t < 3_500 ? 300 : 5000) }, { rps: 1000, ms: 8_000 });
+    expect(rises(r.trace)).toBe(1);
+    expect(maxOf(r.trace.map((x) => x.limit))).toBeLessThanOrEqual(4 * INITIAL_IN_FLIGHT_LIMIT);
+    // undone before the spell ends (judged at the latency seen when it began, not the growing one)
+    expect(between(r, 3_000, 8_000).every((x) => x.limit === INITIAL_IN_FLIGHT_LIMIT)).toBe(true);
+    expect(between(r, 4_000, 8_000).every((x) => x.backlog === 0)).toBe(true);
+  });
+
   it('never grows before anything is answered (a target that is down from the start)', () => {
     const r = simulate(
       delay(
