@@ -7,8 +7,11 @@
 // So this is a throughput-gradient limiter, in the spirit of Netflix's concurrency-limits and
 // Envoy's adaptive concurrency, but for a client that must keep up an offered rate (a limiter that
 // backs off as latency rises would turn every latency fault into a closed loop):
-//  - it is sized from observed latency, not the timeout: it never grows past what the answers'
-//    mean latency says the rate needs (latencySizedLimit);
+//  - it is sized from observed latency, not the timeout: it probes only when what the answers'
+//    mean latency says the rate needs (rate × latency, Little's law) exceeds it, aiming at that
+//    need with a margin plus 1.5 times the shortfall (to send what piled up meanwhile), and never
+//    past twice the need (latencySizedLimit). Near a target's capacity, where the rate is about
+//    the answers per second, the need is barely above what is in flight: probes there are small;
 //  - it grows only while answers per second rise with it: a step up (×4, ×2 after one that did
 //    not pay) is a probe, judged once the extra requests had time to come back. Kept if the answer
 //    rate rose by at least half as much as the requests in flight did, then trimmed to what was
@@ -19,7 +22,9 @@
 //    faster proves nothing (the target recovering from a slow spell looks like a gain): undone;
 //  - a stall (nothing answered) teaches nothing, so the limit stays where it was: requests that
 //    cannot be sent wait in the generator's backlog, and are dropped unsent past their timeout.
-//    Probes start only from a steady stream of answers, so not in the burst after a stall either.
+//    Probes start only from a steady stream of answers, so not in the burst after a stall either,
+//    nor while the answer rate rises on its own (the target recovering from a slow spell, or
+//    warming up to a generator's new connections): a probe then would be credited with that.
 // It shrinks back towards the latency-sized need, never below the floor, when the need falls.
 
 /**
@@ -32,7 +37,10 @@ export const INITIAL_IN_FLIGHT_LIMIT = 64;
 export const SAMPLE_EVERY_MS = 100;
 /** latencySizedLimit's margin over rate × mean latency (arrivals and answers come in bursts)... */
 const LATENCY_HEADROOM = 2;
-/** ...plus a few slots for the smallest needs. */
+/** ...and a probe's, plus this much of the shortfall (the need over the limit)... */
+const PROBE_HEADROOM = 1.25;
+const CATCH_UP = 1.5;
+/** ...both plus a few slots for the smallest needs. */
 const SPARE_SLOTS = 4;
 /** A probe's step, and the step after one that did not pay (until one does). */
 const PROBE_STEP = 4;
@@ -41,6 +49,8 @@ const PROBE_STEP_AFTER_MISS = 2;
 const MIN_SHARE_OF_GAIN = 0.5;
 /** Answers faster than this share of their latency before the probe: the target changed, not the limit. */
 const RECOVERED = 0.75;
+/** The second half of the base window answered this much faster than the first: rising, no probe. */
+const RISING = 1.25;
 /** A probe that paid keeps the requests in flight it used, with this margin. */
 const USED_MARGIN = 1.25;
 /** After a probe that did not pay, no probe for this long, doubling up to MAX_HOLD_MS. */
@@ -149,19 +159,24 @@ export function adjustInFlightLimit(s: InFlightLimit, x: LimitInput): number {
   observe(s, x);
   // before any answer the latency is unknown: neither grow nor shrink
   const sized = Number.isNaN(s.latencyMs) ? s.limit : clamp(s, latencySizedLimit(x.rps, s.latencyMs));
+  // What a probe aims at; none while the limit covers the need (requests then wait only for a
+  // target that is catching up, which more of them would not speed up).
+  const need = (x.rps * s.latencyMs) / 1000;
+  const target = need > s.limit ? Math.min(sized, probeTarget(s, need)) : s.limit;
   if (s.probe !== null) {
     // (at the latency seen before it: one that grows with the probe must not put the verdict off)
     if (x.nowMs >= s.probe.atMs + s.probe.latencyMs + judgeMs(s.probe.base)) judge(s, x.nowMs);
-  } else if (starved && s.limit < sized && x.nowMs >= s.holdUntilMs) {
+  } else if (starved && s.limit < target && x.nowMs >= s.holdUntilMs) {
     const baseMs = Math.min(BASE_MAX_MS, Math.max(BASE_MIN_MS, s.latencyMs));
     // Only when requests have waited all along (not a hiccup, which a probe would only make worse)
     // and from a steady stream of answers: during a stall there is no evidence that more requests
     // would be answered, and the burst after one is the target catching up, not the limit paying.
     const base = stretch(s, x.nowMs - baseMs);
     const steady = x.nowMs - s.lastAnswerMs <= silenceMs(s) && x.nowMs - s.answeringSinceMs >= baseMs;
-    if (steady && x.nowMs - s.starvedSinceMs >= baseMs && base.answered > 0) {
+    const rising = rate(stretch(s, x.nowMs - baseMs / 2)) > RISING * rate(stretch(s, x.nowMs - baseMs, x.nowMs - baseMs / 2));
+    if (steady && !rising && x.nowMs - s.starvedSinceMs >= baseMs && base.answered > 0) {
       s.probe = { fromLimit: s.limit, atMs: x.nowMs, base, latencyMs: s.latencyMs };
-      setLimit(s, x.nowMs, Math.min(sized, s.limit * s.step));
+      setLimit(s, x.nowMs, Math.min(target, s.limit * s.step));
     }
   } else if (!starved && s.limit > sized && x.nowMs - s.changedAtMs >= SHRINK_EVERY_MS) {
     setLimit(s, x.nowMs, Math.max(sized, s.limit / 2));
@@ -169,11 +184,13 @@ export function adjustInFlightLimit(s: InFlightLimit, x: LimitInput): number {
   return s.limit;
 }
 
+/** What a probe aims at: the need (Little's law) with a margin, plus more of the shortfall. */
+function probeTarget(s: InFlightLimit, need: number): number {
+  return clamp(s, need * PROBE_HEADROOM + (need - s.limit) * CATCH_UP + SPARE_SLOTS);
+}
+
 /** Records the sample; updates the smoothed latency and the answer stream. */
 function observe(s: InFlightLimit, x: LimitInput): void {
-  const ms = Math.max(0, x.nowMs - s.lastMs);
-  s.history.push({ atMs: x.nowMs, ms, answered: x.answered, answeredMs: x.answeredMs, inFlight: x.inFlight });
-  if (s.history.length > HISTORY) s.history.shift();
   if (x.answered > 0) {
     // answers again after a silence: a new stream starts where this sample did
     if (!(s.lastMs - s.lastAnswerMs <= silenceMs(s))) s.answeringSinceMs = s.lastMs;
@@ -181,6 +198,9 @@ function observe(s: InFlightLimit, x: LimitInput): void {
     const mean = x.answeredMs / x.answered;
     s.latencyMs = Number.isNaN(s.latencyMs) ? mean : s.latencyMs + LATENCY_WEIGHT * (mean - s.latencyMs);
   }
+  const ms = Math.max(0, x.nowMs - s.lastMs);
+  s.history.push({ atMs: x.nowMs, ms, answered: x.answered, answeredMs: x.answeredMs, inFlight: x.inFlight });
+  if (s.history.length > HISTORY) s.history.shift();
   s.lastMs = x.nowMs;
 }
 
@@ -229,14 +249,16 @@ function judgeMs(base: Stretch): number {
   return Math.min(JUDGE_MAX_MS, Math.max(JUDGE_MIN_MS, (JUDGE_ANSWERS / rate(base)) * 1000));
 }
 
-/** The samples kept from `fromMs` on (a sample across `fromMs` counts pro rata). */
-function stretch(s: InFlightLimit, fromMs: number): Stretch {
+/** The samples kept from `fromMs` to `toMs` (a sample across either counts pro rata). */
+function stretch(s: InFlightLimit, fromMs: number, toMs = Infinity): Stretch {
   let ms = 0;
   let inFlightMs = 0;
   let answered = 0;
   let answeredMs = 0;
   for (const h of s.history) {
-    const part = h.ms > 0 ? Math.min(1, Math.max(0, (h.atMs - fromMs) / h.ms)) : h.atMs > fromMs ? 1 : 0;
+    const begin = Math.max(h.atMs - h.ms, fromMs);
+    const end = Math.min(h.atMs, toMs);
+    const part = h.ms > 0 ? Math.max(0, end - begin) / h.ms : h.atMs > fromMs && h.atMs <= toMs ? 1 : 0;
     ms += part * h.ms;
     inFlightMs += part * h.ms * h.inFlight;
     answered += part * h.answered;

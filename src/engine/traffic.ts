@@ -118,6 +118,8 @@ class InFlightRequest implements Dispatcher.DispatchHandler {
     readonly sentMs: number,
     /** the connection it runs on; back to the idle stack when done */
     readonly client: Client,
+    /** the first on a new connection: its latency includes the connection's set-up */
+    readonly fresh: boolean,
   ) {}
 
   onConnect(): void {
@@ -153,9 +155,15 @@ export class TrafficGenerator {
   /** requests handed to undici at most: adapts up to min(maxInFlight, connections) */
   private readonly limit: InFlightLimit;
   private limitCheckedAtMs = -Infinity;
-  /** answers since the limiter's last sample, and their summed time from send to answer */
+  /**
+   * Answers since the limiter's last sample, and their summed time from send to answer: that of
+   * answers on connections already in use, and of the first ones on new connections (which include
+   * the connection's set-up, at the target too: they would make a target look slower).
+   */
   private answered = 0;
-  private answeredMs = 0;
+  private warmAnswered = 0;
+  private warmAnsweredMs = 0;
+  private freshAnsweredMs = 0;
   private readonly tickBound = (): void => this.tick();
   private readonly drainBound = (): void => {
     this.drainScheduled = false;
@@ -302,7 +310,11 @@ export class TrafficGenerator {
     const nowMs = this.clock();
     if (answered) {
       this.answered++;
-      this.answeredMs += nowMs - r.sentMs;
+      if (r.fresh) this.freshAnsweredMs += nowMs - r.sentMs;
+      else {
+        this.warmAnswered++;
+        this.warmAnsweredMs += nowMs - r.sentMs;
+      }
     }
     if (!r.timedOut && !this.closed) this.recordOutcome(outcome, nowMs - r.scheduledMs, nowMs);
     if (this.backlog.length > this.backlogHead && !this.drainScheduled) {
@@ -366,7 +378,8 @@ export class TrafficGenerator {
     if (this.tokens * 2 <= this.lastChunk && this.refusedBy === null) this.askForMoney(this.clock());
     this.sent++;
     this.inFlight++;
-    const r = new InFlightRequest(this, scheduledMs, nowMs, this.idleClients.pop() ?? this.newClient());
+    const idle = this.idleClients.pop();
+    const r = new InFlightRequest(this, scheduledMs, nowMs, idle ?? this.newClient(), idle === undefined);
     this.inFlightQueue.push(r);
     r.client.dispatch(this.dispatchOpts, r);
     return true;
@@ -517,10 +530,13 @@ export class TrafficGenerator {
       inFlight: this.inFlight,
       backlog: this.backlog.length - this.backlogHead,
       answered: this.answered,
-      answeredMs: this.answeredMs,
+      // the warm answers' mean stands for all, when there are any
+      answeredMs: this.warmAnswered > 0 ? (this.warmAnsweredMs * this.answered) / this.warmAnswered : this.freshAnsweredMs,
     });
     this.answered = 0;
-    this.answeredMs = 0;
+    this.warmAnswered = 0;
+    this.warmAnsweredMs = 0;
+    this.freshAnsweredMs = 0;
     if (this.limit.limit > before) this.drainBacklog(nowMs);
   }
 

@@ -190,6 +190,22 @@ describe('in-flight limit', () => {
     expect(between(r, 4_000, 8_000).every((x) => x.backlog === 0)).toBe(true);
   });
 
+  it('near a target’s capacity a probe is small: the need is barely above what is in flight', () => {
+    // 2000/s at most, from 64 in flight on (32 ms each below that); offered 2100 rps
+    const r = simulate({ latencyMs: () => 32, capacity: () => 2000 }, { rps: 2100, ms: 20_000 });
+    expect(maxOf(r.trace.map((x) => x.limit))).toBeLessThanOrEqual(100);
+    expect(r.limiter.limit).toBe(INITIAL_IN_FLIGHT_LIMIT);
+  });
+
+  it('no probe while the answer rate rises on its own (a target warming up to new connections)', () => {
+    // capacity doubling every 200 ms from 300/s to 3000/s, offered 2500 rps: requests wait, but
+    // more of them would only have slowed the warm-up; then the limit covers the need (2500/s at
+    // 21 ms: 53) while what piled up drains
+    const r = simulate({ latencyMs: () => 10, capacity: (_n, t) => Math.min(3000, 300 * 2 ** (t / 200)) }, { rps: 2500, ms: 6_000 });
+    expect(between(r, 0, 1_500).some((x) => x.backlog > 0)).toBe(true);
+    expect(r.trace.every((x) => x.limit === INITIAL_IN_FLIGHT_LIMIT)).toBe(true);
+  });
+
   it('never grows before anything is answered (a target that is down from the start)', () => {
     const r = simulate(
       delay(
