@@ -3,12 +3,12 @@
 // the same target, same run. Then how it behaves when the target stalls.
 //
 //   node --import tsx bench/traffic-rate.ts [--target demo|nginx|both] [--reps 3] [--step-ms 4000]
-//       [--connections N] [--json bench/results-generator.json --label before]
+//       [--connections N] [--label before]
 //
 // --connections N caps the generator's connections (TrafficOptions.connections; default: the
 // generator's own sizing), to see how that affects the target.
-// --json FILE merges this run's medians into FILE as {name, value, unit, anchor, anchorValue,
-// ratio, goal}, each name prefixed with [--label] (a rerun with the same label replaces its own).
+// The medians go into bench/results.json (bench/results.ts) as `traffic-rate`, or as
+// `traffic-rate [label]` with --label (to keep a before and an after side by side).
 //
 // Per repetition, between two autocannon runs (5 s × 50 connections; the rep's anchor is their
 // mean): against the demo, the generator's rate ladder with a MemoryBudget and with the SQLite
@@ -38,7 +38,7 @@
 // memory/ledger steps at 2000 rps against it, to see the ledger's cost without the demo's noise.
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -50,6 +50,7 @@ import { TrafficGenerator } from '../src/engine/traffic.ts';
 import { spawn } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
 import { fmtNum, intArg, machineLine, median, nowMs, ratio, row, sleep, spawnDemo, spawnNginx } from './lib.ts';
+import { RESULTS_FILE, writeResults, type BenchResult } from './results.ts';
 
 /** A trivial keep-alive server answering 200 "ok" at once, in its own process. */
 async function spawnTrivialServer(): Promise<{ url: string; stop(): void }> {
@@ -419,21 +420,20 @@ function fmtStall(s: Stall): string {
   return `  stall   ${String(s.rps).padStart(6)} rps: ${STALL.stallMs} ms stopped; needed ≈ ${fmtNum(s.needed, 1)} in flight; peak in flight ${s.peakBefore} before, ${s.peakDuring} during/after; conns+ ${s.connsBefore} before, ${s.connsDuring} during/after; ${s.dropped} never sent, ${s.timedOut} sent and timed out; recovered ${fmtNum(s.recoveryMs)} ms after resume`;
 }
 
-/** One figure of bench/results-generator.json. */
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  anchor: string;
-  anchorValue: number;
-  ratio: number;
-  goal: string | null;
-}
+type Figure = BenchResult;
 
 const round = (x: number, digits = 2): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : NaN);
 
 function figure(name: string, value: number, unit: string, anchor: string, anchorValue: number, goal: string | null, r?: number): Figure {
-  return { name, value: round(value, 1), unit, anchor, anchorValue: round(anchorValue, 1), ratio: round(r ?? value / anchorValue), goal };
+  return {
+    name,
+    value: round(value, 1),
+    unit,
+    anchor,
+    anchorValue: round(anchorValue, 1),
+    ratio: round(r ?? value / anchorValue),
+    goal: goal ?? '—',
+  };
 }
 
 function stallFigures(mode: string, reps: Rep[]): Figure[] {
@@ -712,16 +712,6 @@ function summarise(mode: string, results: Rep[], withLedger: boolean, goal: stri
   return figures;
 }
 
-/** Merges this run's figures into the JSON file, each name prefixed with the label (a rerun replaces its own). */
-function writeFigures(file: string, label: string, figures: Figure[]): void {
-  const named = figures.map((f) => ({ ...f, name: `[${label}] ${f.name}` }));
-  const names = new Set(named.map((f) => f.name));
-  let existing: Figure[] = [];
-  if (existsSync(file)) existing = (JSON.parse(readFileSync(file, 'utf8')) as Figure[]).filter((f) => !names.has(f.name));
-  writeFileSync(file, JSON.stringify([...existing, ...named], null, 2) + '\n');
-  console.log(`\n${named.length} figures written to ${file}`);
-}
-
 function stringArg(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i < 0 ? undefined : args[i + 1];
@@ -732,9 +722,8 @@ async function main(): Promise<void> {
   const reps = intArg(args, '--reps', 3);
   const stepMs = intArg(args, '--step-ms', 4_000);
   if (args.includes('--connections')) connections = intArg(args, '--connections', 1);
-  const mode = stringArg(args, '--target') ?? 'demo';
+  const mode = stringArg(args, '--target') ?? 'both';
   if (!['demo', 'nginx', 'both'].includes(mode)) throw new Error(`--target: demo, nginx or both, got ${mode}`);
-  const json = stringArg(args, '--json');
   console.log(
     `# traffic rate: generator (open loop, budget-gated) vs autocannon (${AUTOCANNON.connections} connections, ${AUTOCANNON.duration} s), target(s): ${mode}, ${reps} reps`,
   );
@@ -749,7 +738,9 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   if (mode !== 'nginx') figures.push(...(await demoMode(reps, stepMs)));
   if (mode !== 'demo') figures.push(...(await nginxMode(reps, stepMs)));
-  if (json !== undefined) writeFigures(json, stringArg(args, '--label') ?? 'run', figures);
+  const label = stringArg(args, '--label');
+  writeResults(label === undefined ? 'traffic-rate' : `traffic-rate [${label}]`, figures);
+  console.log(`\n${figures.length} figures written to ${RESULTS_FILE}`);
 }
 
 await main();
