@@ -127,11 +127,13 @@ withCommon(
 withCommon(
   program
     .command('report')
-    .description("render a finished experiment's journal as a Markdown game-day report")
-    .argument('<journal>', 'journal file'),
-).action(async (journal: string) => {
+    .description("render a finished experiment's journal as a game-day report (Markdown, or HTML with charts)")
+    .argument('<journal>', 'journal file')
+    .addOption(new Option('--format <format>', 'md, or html: one self-contained page with charts').choices(['md', 'html']).default('md'))
+    .option('--out <file>', 'write the report there (0600, replaced whole; only an earlier report is overwritten) instead of stdout'),
+).action(async (journal: string, opts: { format: string; out?: string }) => {
   const { reportCommand } = await import('./commands/report.ts');
-  exitCode = await reportCommand(journal);
+  exitCode = await reportCommand(journal, { format: opts.format, out: opts.out });
 });
 
 program
