@@ -95,6 +95,18 @@ withCommon(
   exitCode = await exporterCommand({ stateDir, ledger, dailyCapUsd: config.budget.dailyCapUsd, host: opts.host, port: opts.port });
 });
 
+program
+  .command('init')
+  .description('write a commented experiment file to start from (default: experiment.yaml here)')
+  .argument('[file]', 'where to write it (default: experiment.yaml in this directory)')
+  .option('--type <type>', 'the fault: latency, errors, blackhole, reset, bandwidth, process-kill', 'latency')
+  .option('--target <url>', 'the service whose SLOs are guarded (default: the embedded demo)')
+  .option('--force', 'replace the file if it exists')
+  .action(async (file: string | undefined, opts: { type: string; target?: string; force?: boolean }) => {
+    const { initCommand } = await import('./commands/init.ts');
+    exitCode = await initCommand(file, opts);
+  });
+
 withCommon(
   program.command('validate').description('check an experiment file; every problem by field path').argument('<file>', 'experiment file'),
 ).action(async (file: string, opts: CommonOpts) => {

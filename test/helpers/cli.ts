@@ -47,9 +47,9 @@ export interface Spawned {
   waitForEvent(pred: (e: GamedayEvent) => boolean, timeoutMs?: number): Promise<GamedayEvent>;
 }
 
-export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Spawned {
+export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Spawned {
   const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
+    cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -101,7 +101,7 @@ export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
   };
 }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
   return spawnCli(args, opts).done;
 }
 
