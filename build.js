@@ -13,7 +13,11 @@ rmSync(OUT, { recursive: true, force: true });
 await build({
   // the demo's pricing dependency runs as a process of its own: its own entry point; so does
   // emergency-stop's head start, which bin/gameday.js runs before it loads the CLI
-  entryPoints: { cli: 'src/cli.ts', 'pricing-process': 'src/demo/pricing-process.ts', 'emergency-signal': 'src/commands/emergency-signal.ts' },
+  entryPoints: {
+    cli: 'src/cli.ts',
+    'pricing-process': 'src/demo/pricing-process.ts',
+    'emergency-signal': 'src/commands/emergency-signal.ts',
+  },
   outdir: OUT,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
