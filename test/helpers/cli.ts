@@ -8,7 +8,7 @@ import type { GamedayEvent } from '../../src/engine/events.ts';
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'gameday.js');
 /** The spec's interface: a bash script that passes every argument through to the CLI. */
-export const SPEC_SCRIPT = join(ROOT, 'scripts', 'chaos-engineering.sh');
+const SPEC_SCRIPT = join(ROOT, 'scripts', 'chaos-engineering.sh');
 
 export interface CliResult {
   code: number | null;
