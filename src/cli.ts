@@ -67,7 +67,8 @@ withCommon(
 ).action(async (opts: CommonOpts & { clear?: boolean; operator?: string }) => {
   const { emergencyStopCommand } = await import('./commands/emergency-stop.ts');
   const { commandContext } = await import('./commands/common.ts');
-  exitCode = await emergencyStopCommand({ ledger: commandContext(opts).ledger, clear: Boolean(opts.clear), operator: opts.operator });
+  const { ledger } = commandContext(opts, 'emergency-stop');
+  exitCode = await emergencyStopCommand({ ledger, clear: Boolean(opts.clear), operator: opts.operator });
 });
 
 withCommon(
@@ -78,8 +79,15 @@ withCommon(
 ).action(async (opts: CommonOpts & { json?: boolean }) => {
   const { budgetStatusCommand } = await import('./commands/budget-status.ts');
   const { commandContext } = await import('./commands/common.ts');
-  const { config, stateDir, ledger } = commandContext(opts);
-  exitCode = await budgetStatusCommand({ stateDir, ledger, json: Boolean(opts.json), dailyCapUsd: config.budget.dailyCapUsd });
+  const { config, budgetSources, stateDir, ledger } = commandContext(opts);
+  const dailyCapUsd = config.budget.dailyCapUsd;
+  exitCode = await budgetStatusCommand({
+    stateDir,
+    ledger,
+    json: Boolean(opts.json),
+    dailyCapUsd,
+    config: { ...config.budget, sources: budgetSources },
+  });
 });
 
 withCommon(
@@ -130,7 +138,7 @@ withCommon(
 ).action(async (opts: CommonOpts) => {
   const { recoverCommand } = await import('./commands/recover.ts');
   const { commandContext } = await import('./commands/common.ts');
-  const { config, stateDir, ledger } = commandContext(opts);
+  const { config, stateDir, ledger } = commandContext(opts, 'recover');
   const am = config.alertmanager;
   // the config file's Alertmanager too (the environment's is in config already)
   exitCode = await recoverCommand({ stateDir, ledger, alertmanager: am ? { urls: am.urls, resendEveryMs: am.resendEvery } : null });
