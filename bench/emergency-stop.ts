@@ -57,7 +57,7 @@ function controller(file: string, marker: string, env: NodeJS.ProcessEnv): { chi
     },
   );
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
   const injected = new Promise<void>((resolve, reject) => {
     const t = setInterval(() => {
       if (existsSync(marker)) {
