@@ -1,22 +1,12 @@
 // The spec's budget variables (MAX_EXPERIMENT_COST, DAILY_BUDGET_CAP, COST_PER_REQUEST) as aliases of
 // the GAMEDAY_* ones, and where each budget setting came from (issue 14).
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/errors.ts';
 import { loadConfigWithSources, parseNumberFlag } from '../../src/config/load.ts';
 import { experimentCap, resolveRunPlan } from '../../src/config/plan.ts';
 import { budgetSources, describeRunBudget, describeSource, fileLayer, type BudgetSources } from '../../src/config/sources.ts';
 import { rps, usd } from '../../src/config/bounds.ts';
 import { tempDir, writeFile } from '../helpers/cli.ts';
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { problemsOf } from '../helpers/config-problems.ts';
 
 const DEFAULTS: BudgetSources = {
   costPerRequestUsd: { kind: 'default' },
