@@ -31,7 +31,7 @@ const speedSchema = z
   .min(SPEED_MIN, `at least ${SPEED_MIN} (times the recorded pace)`)
   .max(SPEED_MAX, `at most ${SPEED_MAX} (times the recorded pace)`);
 
-export function parseSpeed(text: string | undefined): number {
+function parseSpeed(text: string | undefined): number {
   return text === undefined ? 1 : parseNumberFlag('--speed', text, speedSchema);
 }
 

@@ -8,7 +8,6 @@ import type { GamedayEvent } from '../engine/events.ts';
 import { reduce } from './reducer.ts';
 import {
   CHECKPOINT_EVERY,
-  SEEK_STEP_MS,
   advance,
   countUpTo,
   delayToNextMs,
@@ -64,8 +63,6 @@ export interface ReplayOptions {
   onEvent?: (e: GamedayEvent) => void;
   now?: () => number;
 }
-
-export { SEEK_STEP_MS };
 
 export class ReplayPlayer implements ReplaySource {
   readonly status: StoreApi<ReplayStatus>;
