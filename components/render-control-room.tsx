@@ -50,6 +50,10 @@ export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
   // Stays attached: src/commands/run.ts writes the summary here after unmount and relies on it for EPIPE/EIO.
   stdout.on('error', onStreamError);
   const mirror = throttledMirror(opts.store, SNAPSHOT_EVERY_MS);
+  // a replay's seek replaces the whole state: shown at once, not at the next snapshot
+  const unsubscribeSeeks = opts.replay?.status.subscribe((s, prev) => {
+    if (s.seeks !== prev.seeks) mirror.flush();
+  });
   // Ctrl+C reaches App as a key (exitOnCtrlC: false): it becomes controls.emergencyStop('ctrl-c').
   const instance = render(
     <App store={mirror.store} controls={opts.controls ?? NO_RUN} onQuit={() => unmount()} frames={frames} replay={opts.replay} />,
@@ -82,6 +86,7 @@ export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
     if (unmounted) return;
     unmounted = true;
     mirror.dispose();
+    unsubscribeSeeks?.();
     try {
       instance.unmount();
     } catch {

@@ -29,7 +29,12 @@ export interface ReplayStatus {
   paused: boolean;
   /** every event has been played */
   ended: boolean;
+  /** counts the seeks: each one replaces the state, which the screen shows at once */
+  seeks: number;
 }
+
+/** The position alone is published at most this often (at 1000× it changes every millisecond). */
+const POSITION_EVERY_MS = 100;
 
 /** What the replay's keys can do; there is nothing else to act on. */
 export interface ReplayControls {
@@ -80,6 +85,8 @@ export class ReplayPlayer implements ReplaySource {
   private paused = false;
   private started = false;
   private timer: NodeJS.Timeout | null = null;
+  private seeks = 0;
+  private publishedAtMs = -Infinity;
   private endedResolve: () => void = () => {};
   /** resolves once the last event has been played */
   readonly ended: Promise<void>;
@@ -137,6 +144,7 @@ export class ReplayPlayer implements ReplaySource {
     }
     this.anchorMs = target;
     this.anchorWallMs = this.now();
+    this.seeks++;
     this.clearTimer();
     if (!this.paused) this.schedule();
     this.publish();
@@ -208,13 +216,19 @@ export class ReplayPlayer implements ReplaySource {
       durationMs: this.endMs - this.startMs,
       paused: this.paused,
       ended: this.next >= this.events.length,
+      seeks: this.seeks,
     };
   }
 
-  /** The status, when anything the header shows changed. */
+  /** The status, when anything the header shows changed; the position alone not too often. */
   private publish(): void {
     const next = this.snapshot();
     const cur = this.status.getState();
-    if ((Object.keys(next) as (keyof ReplayStatus)[]).some((k) => next[k] !== cur[k])) this.status.setState(next, true);
+    const changed = (Object.keys(next) as (keyof ReplayStatus)[]).filter((k) => next[k] !== cur[k]);
+    if (changed.length === 0) return;
+    const nowMs = this.now();
+    if (changed.length === 1 && changed[0] === 'positionMs' && nowMs - this.publishedAtMs < POSITION_EVERY_MS) return;
+    this.publishedAtMs = nowMs;
+    this.status.setState(next, true);
   }
 }

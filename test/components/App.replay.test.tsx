@@ -40,6 +40,7 @@ function fakeReplay(status: Partial<ReplayStatus> = {}): ReplaySource & { calls:
       durationMs: 31_000,
       paused: false,
       ended: false,
+      seeks: 0,
       ...status,
     })),
     togglePause: () => void calls.togglePause++,
@@ -74,10 +75,10 @@ describe('a replay on screen', () => {
     expect(t.screen()).not.toContain('EMERGENCY STOP');
   });
   it('shows the pause and the end', () => {
-    expect(replayBadge({ speed: 0.25, positionMs: 3_000, durationMs: 31_000, paused: true, ended: false }).text).toBe(
+    expect(replayBadge({ speed: 0.25, positionMs: 3_000, durationMs: 31_000, paused: true, ended: false, seeks: 0 }).text).toBe(
       ' ‖ REPLAY PAUSED 0.25× 0:03/0:31 ',
     );
-    expect(replayBadge({ speed: 64, positionMs: 31_000, durationMs: 31_000, paused: false, ended: true }).text).toBe(
+    expect(replayBadge({ speed: 64, positionMs: 31_000, durationMs: 31_000, paused: false, ended: true, seeks: 0 }).text).toBe(
       ' ■ REPLAY END 64× 0:31/0:31 ',
     );
     expect(speedLabel(1.5)).toBe('1.5×');

@@ -107,22 +107,15 @@ describe('the replay cursor', () => {
 });
 
 describe('the replay player', () => {
-  let wallMs = 0;
-  beforeEach(() => {
-    vi.useFakeTimers();
-    wallMs = 0;
-  });
-  afterEach(() => vi.useRealTimers());
-  /** moves the player's clock and the timers together */
-  const elapse = async (ms: number) => {
-    wallMs += ms;
-    await vi.advanceTimersByTimeAsync(ms);
-  };
+  // fake timers fake Date.now too: the player's clock moves with the timers as they fire
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+  const elapse = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 
   function player(speed: number) {
     const store = createGamedayStore();
     const seen: GamedayEvent[] = [];
-    const p = new ReplayPlayer(EVENTS, { speed, store, onEvent: (e) => seen.push(e), now: () => wallMs });
+    const p = new ReplayPlayer(EVENTS, { speed, store, onEvent: (e) => seen.push(e) });
     return { p, store, seen };
   }
 
@@ -197,6 +190,24 @@ describe('the replay player', () => {
     expect(store.getState().phase).toBe('inject');
     p.slower();
     expect(p.status.getState().speed).toBe(2);
+  });
+
+  it('counts its seeks (the screen shows a seek at once), and publishes the position alone at most every 100 ms', async () => {
+    const many: GamedayEvent[] = Array.from({ length: 2_000 }, (_, i) => note(i * 250, `n${i}`));
+    const store = createGamedayStore();
+    const p = new ReplayPlayer(many, { speed: 1000, store });
+    let published = 0;
+    p.status.subscribe(() => published++);
+    p.start();
+    await vi.advanceTimersByTimeAsync(600);
+    // 500 s of journal in 500 ms: a position a millisecond would be 500 updates
+    expect(p.status.getState().ended).toBe(true);
+    expect(published).toBeLessThanOrEqual(8);
+    expect(store.getState()).toEqual(many.reduce(reduce, initialState()));
+    expect(p.status.getState().seeks).toBe(0);
+    p.seekBy(-5_000);
+    p.seekBy(5_000);
+    expect(p.status.getState().seeks).toBe(2);
   });
 
   it('stops its timers when disposed', async () => {
