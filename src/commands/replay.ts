@@ -61,11 +61,16 @@ export async function replayCommand(path: string, opts: ReplayCommandOptions = {
   const player = new ReplayPlayer(journal.events, { speed, store });
   const { renderControlRoom } = await import('../../components/render-control-room.tsx');
   const room = renderControlRoom({ store, replay: player });
+  // a signal leaves as q does: Ink puts the terminal back (nothing else to stop: the run is over)
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const leave = () => room.unmount();
+  for (const sig of signals) process.on(sig, leave);
   player.start();
   try {
     await room.waitUntilExit();
   } finally {
     player.dispose();
+    for (const sig of signals) process.off(sig, leave);
   }
   // as after a live run: the result stays where the shell can see it (this command's exit code is 0)
   const summary = store.getState().summary;

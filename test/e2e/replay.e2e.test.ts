@@ -123,7 +123,7 @@ schedule: { baseline: 4s, duration: 60s, recoveryWindow: 2s }
     expect(journalEvents(journal)).toEqual(events);
   });
 
-  it('Ctrl+C leaves a replay at once, exit 0', async () => {
+  it('Ctrl+C leaves a replay at once, exit 0; so does closing the terminal (SIGHUP)', async () => {
     const dir = tempDir('gameday-replay-e2e-');
     const journal = writeFile(
       dir,
@@ -140,5 +140,10 @@ schedule: { baseline: 4s, duration: 60s, recoveryWindow: 2s }
     await t.waitFor('REPLAY 1× 0:00/1:00', { timeoutMs: 20_000 });
     await t.sendKeys(KEYS.ctrlC);
     expect((await t.waitForExit({ timeoutMs: 10_000 })).status).toBe(0);
+
+    const closed = await session(['replay', journal], 'replay-hangup');
+    await closed.waitFor('REPLAY 1× 0:00/1:00', { timeoutMs: 20_000 });
+    await closed.hangUp();
+    expect((await closed.waitForExit({ timeoutMs: 10_000 })).status).toBe(0);
   });
 });
