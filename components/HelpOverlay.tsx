@@ -34,6 +34,8 @@ function Rows({ rows }: { rows: HelpRow[] }) {
     </Text>
   ));
 }
+
+const REPLAY_EXIT = `gameday replay exits 0 when left with ${keyOf('replay-leave')}, whatever the run's outcome.`;
 // "? or Esc closes"
 const CLOSES = `${[...keyLabels(binding('help')), ...keyLabels(binding('close-help'))].join(' or ')} closes`;
 
@@ -47,10 +49,9 @@ export function HelpOverlay({ width, bordered, replay }: HelpOverlayProps) {
         <Text wrap="truncate-end" dimColor>
           Nothing is injected, stopped or spent, and no ledger is opened: the run is over.
         </Text>
-        <Text
-          wrap="truncate-end"
-          dimColor
-        >{`gameday replay exits 0 when left with ${keyOf('replay-leave')}, whatever the run's outcome.`}</Text>
+        <Text wrap="truncate-end" dimColor>
+          {REPLAY_EXIT}
+        </Text>
       </Pane>
     );
   }
