@@ -50,7 +50,6 @@ function BadgeText({ badge }: { badge: Badge }) {
 }
 
 export function Header({ store, width, replay }: HeaderProps) {
-  const replaying = useReplayBadge(replay);
   const s = useStore(
     store,
     useShallow((st) => ({
@@ -68,6 +67,7 @@ export function Header({ store, width, replay }: HeaderProps) {
   );
   const exp = s.experiment;
   const badge = badgeFor(s.phase, s.faultActive, s.faultPaused, s.summary);
+  const replaying = useReplayBadge(replay, s.nowMs);
 
   // line 1: the title bar
   const parts = exp

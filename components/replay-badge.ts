@@ -1,4 +1,6 @@
 // The header's replay badge: " ▶ REPLAY 4× 0:12/0:31 ", so a replay is never taken for a live run.
+// The position is the state's clock (nowMs, from the events, as the header's elapsed time), or where
+// a seek or a pause put the replay when that is later (a seek can land between two events).
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ReplayStatus } from '../src/state/replay-player.ts';
@@ -13,8 +15,13 @@ export function speedLabel(speed: number): string {
   return `${Number(speed.toFixed(2))}×`;
 }
 
-export function replayBadge(r: ReplayStatus): Badge {
-  const where = `${speedLabel(r.speed)} ${clock(r.positionMs)}/${clock(r.durationMs)}`;
+/** Journal time since the first event, as the header shows it. */
+export function replayPositionMs(r: Pick<ReplayStatus, 'startMs' | 'markMs' | 'durationMs'>, nowMs: number): number {
+  return Math.max(0, Math.min(r.durationMs, Math.max(nowMs - r.startMs, r.markMs)));
+}
+
+export function replayBadge(r: ReplayStatus, nowMs: number): Badge {
+  const where = `${speedLabel(r.speed)} ${clock(replayPositionMs(r, nowMs))}/${clock(r.durationMs)}`;
   if (r.ended) return { text: ` ■ REPLAY END ${where} `, color: 'blue' };
   if (r.paused) return { text: ` ‖ REPLAY PAUSED ${where} `, color: 'yellow' };
   return { text: ` ▶ REPLAY ${where} `, color: 'blue' };
@@ -26,8 +33,8 @@ export function useReplayStatus(replay: StoreApi<ReplayStatus> | undefined): Rep
   return useStore(store, (r) => r);
 }
 
-/** The badge of a replay, or null outside one. */
-export function useReplayBadge(replay: StoreApi<ReplayStatus> | undefined): Badge | null {
+/** The badge of a replay at the state's time, or null outside one. */
+export function useReplayBadge(replay: StoreApi<ReplayStatus> | undefined, nowMs: number): Badge | null {
   const status = useReplayStatus(replay);
-  return status ? replayBadge(status) : null;
+  return status ? replayBadge(status, nowMs) : null;
 }

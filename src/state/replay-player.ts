@@ -22,8 +22,14 @@ import type { GamedayState, GamedayStore, RunControls } from './store.ts';
 /** What the control room shows of the replay itself. */
 export interface ReplayStatus {
   speed: number;
-  /** journal time since the first event, in whole seconds (what the header shows) */
-  positionMs: number;
+  /** the journal time of its first event */
+  startMs: number;
+  /**
+   * Where the last seek, pause, resume or change of speed put the replay (since the first event).
+   * While it plays, the events' own times carry the position on (the state's nowMs): the header
+   * shows the later of the two, so its position and its elapsed time move together.
+   */
+  markMs: number;
   /** from the first event to the last */
   durationMs: number;
   paused: boolean;
@@ -32,9 +38,6 @@ export interface ReplayStatus {
   /** counts the seeks: each one replaces the state, which the screen shows at once */
   seeks: number;
 }
-
-/** The position alone is published at most this often (at 1000× it changes every millisecond). */
-const POSITION_EVERY_MS = 100;
 
 /** What the replay's keys can do; there is nothing else to act on. */
 export interface ReplayControls {
@@ -86,7 +89,6 @@ export class ReplayPlayer implements ReplaySource {
   private started = false;
   private timer: NodeJS.Timeout | null = null;
   private seeks = 0;
-  private publishedAtMs = -Infinity;
   private endedResolve: () => void = () => {};
   /** resolves once the last event has been played */
   readonly ended: Promise<void>;
@@ -209,10 +211,10 @@ export class ReplayPlayer implements ReplaySource {
   }
 
   private snapshot(): ReplayStatus {
-    const positionMs = Math.floor((this.positionMs() - this.startMs) / 1000) * 1000;
     return {
       speed: this.speed,
-      positionMs: this.next >= this.events.length ? this.endMs - this.startMs : positionMs,
+      startMs: this.startMs,
+      markMs: this.anchorMs - this.startMs,
       durationMs: this.endMs - this.startMs,
       paused: this.paused,
       ended: this.next >= this.events.length,
@@ -220,15 +222,10 @@ export class ReplayPlayer implements ReplaySource {
     };
   }
 
-  /** The status, when anything the header shows changed; the position alone not too often. */
+  /** The status, when anything in it changed: a seek, a pause, a speed, the end (not each event). */
   private publish(): void {
     const next = this.snapshot();
     const cur = this.status.getState();
-    const changed = (Object.keys(next) as (keyof ReplayStatus)[]).filter((k) => next[k] !== cur[k]);
-    if (changed.length === 0) return;
-    const nowMs = this.now();
-    if (changed.length === 1 && changed[0] === 'positionMs' && nowMs - this.publishedAtMs < POSITION_EVERY_MS) return;
-    this.publishedAtMs = nowMs;
-    this.status.setState(next, true);
+    if ((Object.keys(next) as (keyof ReplayStatus)[]).some((k) => next[k] !== cur[k])) this.status.setState(next, true);
   }
 }

@@ -6,7 +6,7 @@ import { createStore } from 'zustand/vanilla';
 import { App } from '../../components/App.tsx';
 import { READ_ONLY_NOTICE } from '../../components/key-reducer.ts';
 import { READ_ONLY_HINT } from '../../components/KeyHints.tsx';
-import { replayBadge, speedLabel } from '../../components/replay-badge.ts';
+import { replayBadge, replayPositionMs, speedLabel } from '../../components/replay-badge.ts';
 import type { GamedayEvent } from '../../src/engine/events.ts';
 import { ReplayPlayer, type ReplaySource, type ReplayStatus } from '../../src/state/replay-player.ts';
 import { SEEK_STEP_MS } from '../../src/state/replay-cursor.ts';
@@ -36,8 +36,9 @@ function fakeReplay(status: Partial<ReplayStatus> = {}): ReplaySource & { calls:
     calls,
     status: createStore<ReplayStatus>()(() => ({
       speed: 4,
-      positionMs: 12_000,
-      durationMs: 31_000,
+      startMs: T0,
+      markMs: 0,
+      durationMs: 60_000,
       paused: false,
       ended: false,
       seeks: 0,
@@ -68,19 +69,21 @@ const NO_RUN_CALLS = { emergencyStop: [], rollbackNow: 0, togglePause: 0, addNot
 describe('a replay on screen', () => {
   it('says it is a replay, at what speed and where, in the header', async () => {
     const t = setup();
-    await eventually(() => expect(t.screen().split('\n')[0]).toMatch(/^ ▶ REPLAY 4× 0:12\/0:31 {2}GAMEDAY │ checkout-latency/));
+    await eventually(() => expect(t.screen().split('\n')[0]).toMatch(/^ ▶ REPLAY 4× 0:41\/1:00 {2}GAMEDAY │ checkout-latency/));
     expect(t.screen()).toContain(READ_ONLY_HINT);
     expect(t.screen()).toContain('space pause');
     expect(t.screen()).toContain('← -5s');
     expect(t.screen()).not.toContain('EMERGENCY STOP');
   });
-  it('shows the pause and the end', () => {
-    expect(replayBadge({ speed: 0.25, positionMs: 3_000, durationMs: 31_000, paused: true, ended: false, seeks: 0 }).text).toBe(
-      ' ‖ REPLAY PAUSED 0.25× 0:03/0:31 ',
-    );
-    expect(replayBadge({ speed: 64, positionMs: 31_000, durationMs: 31_000, paused: false, ended: true, seeks: 0 }).text).toBe(
-      ' ■ REPLAY END 64× 0:31/0:31 ',
-    );
+  it('shows the pause and the end; the position is the state’s clock, or a seek’s when later', () => {
+    const status = { speed: 0.25, startMs: T0, markMs: 3_000, durationMs: 31_000, paused: true, ended: false, seeks: 1 };
+    // a seek to 0:03 landed after the last event (at 0:01)
+    expect(replayBadge(status, T0 + 1_000).text).toBe(' ‖ REPLAY PAUSED 0.25× 0:03/0:31 ');
+    // playing on: the events' times
+    expect(replayBadge({ ...status, paused: false }, T0 + 12_500).text).toBe(' ▶ REPLAY 0.25× 0:12/0:31 ');
+    // before the first event, and past the end
+    expect(replayPositionMs({ ...status, markMs: 0 }, 0)).toBe(0);
+    expect(replayBadge({ ...status, speed: 64, paused: false, ended: true }, T0 + 99_000).text).toBe(' ■ REPLAY END 64× 0:31/0:31 ');
     expect(speedLabel(1.5)).toBe('1.5×');
     expect(speedLabel(1000)).toBe('1000×');
   });
@@ -90,9 +93,9 @@ describe('a replay on screen', () => {
     expect(t.screen()).toContain('space resume');
   });
   it('a finished run replays to its summary screen, with the replay badge', async () => {
-    const t = setup(finishedStore(), fakeReplay({ ended: true, positionMs: 31_000 }));
+    const t = setup(finishedStore(), fakeReplay({ ended: true, durationMs: 41_000 }));
     await eventually(() => expect(t.screen()).toContain('SLO BREACH — rolled back and recovered'));
-    expect(t.screen()).toContain('■ REPLAY END');
+    expect(t.screen()).toContain('■ REPLAY END 4× 0:41/0:41');
     expect(t.screen()).toContain('q quit');
   });
 });
