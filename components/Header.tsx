@@ -67,7 +67,7 @@ export function Header({ store, width, replay }: HeaderProps) {
   );
   const exp = s.experiment;
   const badge = badgeFor(s.phase, s.faultActive, s.faultPaused, s.summary);
-  const replaying = useReplayBadge(replay, s.nowMs);
+  const replaying = useReplayBadge(replay, s.nowMs, s.summary !== null);
 
   // line 1: the title bar
   const parts = exp

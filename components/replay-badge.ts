@@ -20,8 +20,10 @@ export function replayPositionMs(r: Pick<ReplayStatus, 'startMs' | 'markMs' | 'd
   return Math.max(0, Math.min(r.durationMs, Math.max(nowMs - r.startMs, r.markMs)));
 }
 
-export function replayBadge(r: ReplayStatus, nowMs: number): Badge {
+/** `finished`: the journal's summary has been played (a journal of a run that was killed has none). */
+export function replayBadge(r: ReplayStatus, nowMs: number, finished = true): Badge {
   const where = `${speedLabel(r.speed)} ${clock(replayPositionMs(r, nowMs))}/${clock(r.durationMs)}`;
+  if (r.ended && !finished) return { text: ` ■ REPLAY END, NO SUMMARY: THE RUN DID NOT FINISH ${where} `, color: 'yellow' };
   if (r.ended) return { text: ` ■ REPLAY END ${where} `, color: 'blue' };
   if (r.paused) return { text: ` ‖ REPLAY PAUSED ${where} `, color: 'yellow' };
   return { text: ` ▶ REPLAY ${where} `, color: 'blue' };
@@ -34,7 +36,7 @@ export function useReplayStatus(replay: StoreApi<ReplayStatus> | undefined): Rep
 }
 
 /** The badge of a replay at the state's time, or null outside one. */
-export function useReplayBadge(replay: StoreApi<ReplayStatus> | undefined, nowMs: number): Badge | null {
+export function useReplayBadge(replay: StoreApi<ReplayStatus> | undefined, nowMs: number, finished: boolean): Badge | null {
   const status = useReplayStatus(replay);
-  return status ? replayBadge(status, nowMs) : null;
+  return status ? replayBadge(status, nowMs, finished) : null;
 }

@@ -84,6 +84,10 @@ describe('a replay on screen', () => {
     // before the first event, and past the end
     expect(replayPositionMs({ ...status, markMs: 0 }, 0)).toBe(0);
     expect(replayBadge({ ...status, speed: 64, paused: false, ended: true }, T0 + 99_000).text).toBe(' ■ REPLAY END 64× 0:31/0:31 ');
+    // a journal without a summary (its controller was killed) says so at its end
+    expect(replayBadge({ ...status, paused: false, ended: true }, T0 + 31_000, false).text).toBe(
+      ' ■ REPLAY END, NO SUMMARY: THE RUN DID NOT FINISH 0.25× 0:31/0:31 ',
+    );
     expect(speedLabel(1.5)).toBe('1.5×');
     expect(speedLabel(1000)).toBe('1000×');
   });

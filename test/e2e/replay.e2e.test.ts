@@ -140,7 +140,7 @@ schedule: { baseline: 4s, duration: 60s, recoveryWindow: 2s }
     expect(journalEvents(journal)).toEqual(events);
   });
 
-  it('Ctrl+C leaves a replay at once, exit 0; so does closing the terminal (SIGHUP)', async () => {
+  it('a journal without a summary plays to its end and says so; Ctrl+C leaves, exit 0; so does closing the terminal (SIGHUP)', async () => {
     const dir = tempDir('gameday-replay-e2e-');
     const journal = writeFile(
       dir,
@@ -153,8 +153,9 @@ schedule: { baseline: 4s, duration: 60s, recoveryWindow: 2s }
         .map((l) => JSON.stringify(l))
         .join('\n') + '\n',
     );
-    const t = await session(['replay', journal], 'replay-ctrl-c');
-    await t.waitFor('REPLAY 1× 0:00/1:00', { timeoutMs: 20_000 });
+    // no summary: the run did not finish (its controller was killed), and the end says so
+    const t = await session(['replay', journal, '--speed', '1000'], 'replay-ctrl-c');
+    await t.waitFor('■ REPLAY END, NO SUMMARY: THE RUN DID NOT FINISH 1000× 1:00/1:00', { timeoutMs: 20_000 });
     await t.sendKeys(KEYS.ctrlC);
     expect((await t.waitForExit({ timeoutMs: 10_000 })).status).toBe(0);
 
