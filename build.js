@@ -11,8 +11,13 @@ import { rmSync, writeFileSync } from 'node:fs';
 const OUT = 'dist';
 rmSync(OUT, { recursive: true, force: true });
 await build({
-  // the demo's pricing dependency runs as a process of its own: its own entry point
-  entryPoints: { cli: 'src/cli.ts', 'pricing-process': 'src/demo/pricing-process.ts' },
+  // the demo's pricing dependency runs as a process of its own: its own entry point; so does
+  // emergency-stop's head start, which bin/gameday.js runs before it loads the CLI
+  entryPoints: {
+    cli: 'src/cli.ts',
+    'pricing-process': 'src/demo/pricing-process.ts',
+    'emergency-signal': 'src/commands/emergency-signal.ts',
+  },
   outdir: OUT,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,

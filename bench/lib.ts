@@ -1,7 +1,9 @@
-// Shared bits of the benchmarks: statistics, formatting, the demo in its own process, the CLI.
+// Shared bits of the benchmarks: statistics, formatting, the demo and nginx in their own processes, the CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -124,4 +126,87 @@ export function runCli(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv
       res({ code, stdout, stderr, events });
     });
   });
+}
+
+/** Where Debian's nginx package puts it (/usr/sbin is not on every user's PATH). */
+const NGINX = '/usr/sbin/nginx';
+
+export interface NginxProcess {
+  /** http://127.0.0.1:<port>: `return 200` on every path */
+  url: string;
+  /** SIGSTOP / SIGCONT to master and worker at once (its own process group): a stall, as seen from outside */
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/**
+ * A real nginx answering `return 200` (one worker, so it and the client each have a core of the
+ * two), in the foreground and in its own process group, with its prefix, pid file, logs and temp
+ * paths in a temp dir. Keep-alive connections are not recycled every 1000 requests (nginx's
+ * default), so that "connections opened" counts the client's doing only.
+ */
+export async function spawnNginx(): Promise<NginxProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'gameday-bench-nginx-'));
+  const port = await freePort();
+  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, `${t}_temp`)};`);
+  const conf = [
+    // as root, workers would drop to www-data, who cannot enter the 0700 temp dir
+    ...(process.getuid?.() === 0 ? ['user root;'] : []),
+    'worker_processes 1;',
+    `pid ${join(dir, 'nginx.pid')};`,
+    `error_log ${join(dir, 'error.log')} warn;`,
+    'events { worker_connections 4096; }',
+    'http {',
+    '  access_log off;',
+    '  keepalive_requests 1000000;',
+    '  keepalive_timeout 60s;',
+    ...temps,
+    `  server { listen 127.0.0.1:${port}; location / { return 200; } }`,
+    '}',
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const child = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const group = (signal: NodeJS.Signals): void => {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, signal);
+  };
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      group('SIGCONT');
+      child.kill('SIGTERM'); // the master stops its worker, then exits
+      const kill = setTimeout(() => group('SIGKILL'), 5_000);
+      await gone;
+      clearTimeout(kill);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null || i > 200) {
+      await stop();
+      throw new Error(`nginx did not answer on ${url} (is it installed? apt-get install nginx)`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  return { url, pause: () => group('SIGSTOP'), resume: () => group('SIGCONT'), stop };
 }

@@ -31,6 +31,14 @@ if (process.platform !== 'win32' && stdioTtys.length > 0) {
 // control room runs) and renders slower; users get the production build unless they ask.
 process.env.NODE_ENV ??= 'production';
 
+// emergency-stop's head start: this machine's controllers are signalled before the CLI loads
+// (src/commands/emergency-signal.ts); the command then does everything it always did
+const emergencyStop = process.argv[2] === 'emergency-stop';
+const signalled = (pids) => {
+  if (pids.length > 0)
+    process.stderr.write(`gameday: stop signal sent to ${pids.length} controller(s) on this machine (pid ${pids.join(', ')})\n`);
+};
+
 const compiled = new URL('../dist/cli.js', import.meta.url);
 if (process.env.GAMEDAY_FROM_SOURCE === '1' || !existsSync(compiled)) {
   let register;
@@ -43,7 +51,10 @@ if (process.env.GAMEDAY_FROM_SOURCE === '1' || !existsSync(compiled)) {
   // The project's own tsconfig, wherever gameday is started from: tsx would otherwise look for one
   // in the working directory, and without it JSX compiles to the classic React.createElement form.
   register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
+  if (emergencyStop) signalled((await import('../src/commands/emergency-signal.ts')).signalEarly(process.argv.slice(3)));
   await import('../src/cli.ts');
 } else {
+  if (emergencyStop)
+    signalled((await import(new URL('../dist/emergency-signal.js', import.meta.url).href)).signalEarly(process.argv.slice(3)));
   await import(compiled.href);
 }

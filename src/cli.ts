@@ -67,7 +67,8 @@ withCommon(
 ).action(async (opts: CommonOpts & { clear?: boolean; operator?: string }) => {
   const { emergencyStopCommand } = await import('./commands/emergency-stop.ts');
   const { commandContext } = await import('./commands/common.ts');
-  exitCode = await emergencyStopCommand({ ledger: commandContext(opts).ledger, clear: Boolean(opts.clear), operator: opts.operator });
+  const { ledger } = commandContext(opts, 'emergency-stop');
+  exitCode = await emergencyStopCommand({ ledger, clear: Boolean(opts.clear), operator: opts.operator });
 });
 
 withCommon(
@@ -78,8 +79,15 @@ withCommon(
 ).action(async (opts: CommonOpts & { json?: boolean }) => {
   const { budgetStatusCommand } = await import('./commands/budget-status.ts');
   const { commandContext } = await import('./commands/common.ts');
-  const { config, stateDir, ledger } = commandContext(opts);
-  exitCode = await budgetStatusCommand({ stateDir, ledger, json: Boolean(opts.json), dailyCapUsd: config.budget.dailyCapUsd });
+  const { config, budgetSources, stateDir, ledger } = commandContext(opts);
+  const dailyCapUsd = config.budget.dailyCapUsd;
+  exitCode = await budgetStatusCommand({
+    stateDir,
+    ledger,
+    json: Boolean(opts.json),
+    dailyCapUsd,
+    config: { ...config.budget, sources: budgetSources },
+  });
 });
 
 withCommon(
@@ -94,6 +102,18 @@ withCommon(
   const { config, stateDir, ledger } = commandContext(opts);
   exitCode = await exporterCommand({ stateDir, ledger, dailyCapUsd: config.budget.dailyCapUsd, host: opts.host, port: opts.port });
 });
+
+program
+  .command('init')
+  .description('write a commented experiment file to start from (default: experiment.yaml here)')
+  .argument('[file]', 'where to write it (default: experiment.yaml in this directory)')
+  .option('--type <type>', 'the fault: latency, errors, blackhole, reset, bandwidth, process-kill', 'latency')
+  .option('--target <url>', 'the service whose SLOs are guarded (default: the embedded demo)')
+  .option('--force', 'replace the file if it exists')
+  .action(async (file: string | undefined, opts: { type: string; target?: string; force?: boolean }) => {
+    const { initCommand } = await import('./commands/init.ts');
+    exitCode = await initCommand(file, opts);
+  });
 
 withCommon(
   program.command('validate').description('check an experiment file; every problem by field path').argument('<file>', 'experiment file'),
@@ -118,7 +138,7 @@ withCommon(
 ).action(async (opts: CommonOpts) => {
   const { recoverCommand } = await import('./commands/recover.ts');
   const { commandContext } = await import('./commands/common.ts');
-  const { config, stateDir, ledger } = commandContext(opts);
+  const { config, stateDir, ledger } = commandContext(opts, 'recover');
   const am = config.alertmanager;
   // the config file's Alertmanager too (the environment's is in config already)
   exitCode = await recoverCommand({ stateDir, ledger, alertmanager: am ? { urls: am.urls, resendEveryMs: am.resendEvery } : null });
@@ -127,11 +147,13 @@ withCommon(
 withCommon(
   program
     .command('report')
-    .description("render a finished experiment's journal as a Markdown game-day report")
-    .argument('<journal>', 'journal file'),
-).action(async (journal: string) => {
+    .description("render a finished experiment's journal as a game-day report (Markdown, or HTML with charts)")
+    .argument('<journal>', 'journal file')
+    .addOption(new Option('--format <format>', 'md, or html: one self-contained page with charts').choices(['md', 'html']).default('md'))
+    .option('--out <file>', 'write the report there (0600, replaced whole; only an earlier report is overwritten) instead of stdout'),
+).action(async (journal: string, opts: { format: string; out?: string }) => {
   const { reportCommand } = await import('./commands/report.ts');
-  exitCode = await reportCommand(journal);
+  exitCode = await reportCommand(journal, { format: opts.format, out: opts.out });
 });
 
 program

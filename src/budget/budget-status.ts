@@ -2,6 +2,7 @@
 // last experiments. One object feeds both faces: the JSON is that object, the table is drawn from it.
 import { toMicros, fromMicros } from './budget.ts';
 import { HEARTBEAT_STALE_MS, utcDate, type LedgerBackend, type LedgerSnapshot } from './ledger-store.ts';
+import { describeSource, type BudgetSources } from '../config/sources.ts';
 import { printable } from '../headless/printable.ts';
 import { makeRedactor, redactedJson } from '../headless/redact.ts';
 
@@ -20,6 +21,8 @@ export interface BudgetStatus {
     remainingUsd: number | null;
   };
   stopLatch: { latched: boolean; at: string | null; by: string | null };
+  /** the budget settings this command loaded, and which layer set each (null when given none) */
+  config: BudgetConfig | null;
   running: Array<{
     id: string;
     name: string;
@@ -51,13 +54,22 @@ export interface BudgetStatus {
   }>;
 }
 
+/** The config's three budget numbers and their sources (src/config/sources.ts). */
+export interface BudgetConfig {
+  costPerRequestUsd: number;
+  maxExperimentUsd: number;
+  dailyCapUsd: number;
+  sources: BudgetSources;
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** What budget-status shows, from one snapshot of the ledger (null: this state dir has no ledger yet). */
 export function buildBudgetStatus(
   snapshot: LedgerSnapshot | null,
-  opts: { stateDir: string; location: string | null; backend: LedgerBackend; nowMs?: number; dailyCapUsd?: number },
+  opts: { stateDir: string; location: string | null; backend: LedgerBackend; nowMs?: number; dailyCapUsd?: number; config?: BudgetConfig },
 ): BudgetStatus {
+  const config = opts.config ?? null;
   if (!snapshot) {
     const capUsd = opts.dailyCapUsd ?? null;
     return {
@@ -66,6 +78,7 @@ export function buildBudgetStatus(
       backend: opts.backend,
       day: { date: utcDate(opts.nowMs ?? Date.now()), spentUsd: 0, reservedUsd: 0, capUsd, remainingUsd: capUsd },
       stopLatch: { latched: false, at: null, by: null },
+      config,
       running: [],
       awaitingRecover: [],
       experiments: [],
@@ -81,6 +94,7 @@ export function buildBudgetStatus(
       remainingUsd: day.capUsd === null ? null : fromMicros(toMicros(day.capUsd) - toMicros(day.spentUsd) - toMicros(day.reservedUsd)),
     },
     stopLatch: { latched: latch.latched, at: latch.atMs === undefined ? null : iso(latch.atMs), by: latch.by ?? null },
+    config,
     running: snapshot.running.map((e) => ({
       id: e.id,
       name: e.name,
@@ -152,6 +166,20 @@ export function formatBudgetStatus(status: BudgetStatus, redact: (text: string) 
       : '  emergency stop: not latched',
   );
   out.push('');
+  if (s.config) {
+    const c = s.config;
+    out.push('Settings (defaults < --config < environment < flags: the layer that set each)');
+    out.push(
+      table(
+        ['SETTING', 'VALUE', 'FROM'],
+        [
+          ['daily cap', formatUsd(c.dailyCapUsd), describeSource(c.sources.dailyCapUsd)],
+          ['experiment cap (max)', formatUsd(c.maxExperimentUsd), describeSource(c.sources.maxExperimentUsd)],
+          ['cost per request', formatUsd(c.costPerRequestUsd), describeSource(c.sources.costPerRequestUsd)],
+        ],
+      ),
+    );
+  }
   if (s.running.length > 0) {
     out.push('Running');
     out.push(

@@ -1,7 +1,7 @@
 // gameday budget-status [--json]: a read of the ledger. A state dir without a SQLite ledger is an
 // empty status, not an error, and the command does not create one just to read it; a ledger that
 // exists but cannot be read is an error (a LedgerError: exit 1), never an empty status.
-import { budgetStatusJson, buildBudgetStatus, formatBudgetStatus } from '../budget/budget-status.ts';
+import { budgetStatusJson, buildBudgetStatus, formatBudgetStatus, type BudgetConfig } from '../budget/budget-status.ts';
 import type { LedgerStore } from '../budget/ledger-store.ts';
 import { describeTarget, ledgerMayExist, ledgerTarget, openLedger, type LedgerTarget } from '../budget/open-ledger.ts';
 import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
@@ -14,6 +14,8 @@ export async function budgetStatusCommand(opts: {
   json: boolean;
   /** the config's budget.dailyCapUsd; without it, the cap the latest experiment ran with */
   dailyCapUsd?: number;
+  /** the config's budget settings and their sources, shown as they are */
+  config?: BudgetConfig;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
 }): Promise<ExitCode> {
@@ -29,6 +31,7 @@ export async function budgetStatusCommand(opts: {
       location: ledger ? describeTarget(target) : null,
       backend: target.backend,
       dailyCapUsd: opts.dailyCapUsd,
+      config: opts.config,
     });
     // experiment names are whatever the runs were given: redacted (and made printable) on the way out
     out.write(opts.json ? budgetStatusJson(status) : formatBudgetStatus(status));

@@ -3,6 +3,7 @@
 import { thisHost } from '../budget/identity.ts';
 // `gameday emergency-stop` signals this host's controllers with EMERGENCY_STOP_SIGNAL, a PostgreSQL
 // ledger notifies every host's (watchStop), and each controller also reads the latch every tick.
+import { ledgerIdentity, registerController } from '../budget/controller-registry.ts';
 import { EMERGENCY_STOP_SIGNAL, type ExperimentHandle, type LedgerStore } from '../budget/ledger-store.ts';
 import { ledgerTarget, openLedger } from '../budget/open-ledger.ts';
 import { resolveStateDir } from '../budget/state-dir.ts';
@@ -171,11 +172,14 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
   const stateDir = resolveStateDir(plan.stateDir);
   // Signals are caught before the ledger opens: a stop that comes while it connects is kept for the run.
   const signals = catchSignals();
+  // ...and from here `gameday emergency-stop` on this machine can signal us before it opens the ledger
+  const unregister = registerController(stateDir, ledgerIdentity(stateDir, plan.ledgerUrl));
   let ledger: LedgerStore;
   try {
     ledger = await openLedger(ledgerTarget(stateDir, plan.ledgerUrl ?? undefined));
   } catch (err) {
     signals.release();
+    unregister();
     throw ledgerOpenError(err);
   }
   const redact = makeRedactor();
@@ -218,6 +222,7 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
     throw runError(err, started);
   } finally {
     signals.release();
+    unregister();
     await stopWatch?.close();
     await ledger.close();
   }

@@ -20,3 +20,14 @@ export function formatDurationMs(ms: number): string {
   const s = totalS % 60;
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s).padStart(2, '0')}s`;
 }
+
+/** Milliseconds as a config file would say them: "30s", "2m", "250ms" (parseDurationMs reads it back). */
+export function durationAsWritten(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}

@@ -7,6 +7,7 @@ import { ConfigError, formatIssues } from './errors.ts';
 import { ConfigFileSchema, ConfigSchema, ExperimentSchema, type Config, type Experiment } from './schema.ts';
 import { MAX_CONFIG_FILE_BYTES, alertmanagerUrlList, httpUrl, ledgerUrl, metricsPort, positiveDuration, usd } from './bounds.ts';
 import { ROOT_DIR } from './package-root.ts';
+import { budgetSources, fileLayer, type BudgetField, type BudgetSources, type SourceLayer } from './sources.ts';
 
 const DEFAULT_CONFIG_FILE = join(ROOT_DIR, 'config', 'default.yaml');
 const EXPERIMENTS_DIR = join(ROOT_DIR, 'config', 'experiments');
@@ -80,11 +81,15 @@ function deepMerge<T>(base: T, over: unknown): T {
   return out as T;
 }
 
-/** The GAMEDAY_* variables, the config field each one sets, and that field's schema (bounds.ts). */
-const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'string'; schema: z.ZodType }> = {
-  GAMEDAY_COST_PER_REQUEST_USD: { path: ['budget', 'costPerRequestUsd'], kind: 'number', schema: usd },
-  GAMEDAY_MAX_EXPERIMENT_USD: { path: ['budget', 'maxExperimentUsd'], kind: 'number', schema: usd },
-  GAMEDAY_DAILY_CAP_USD: { path: ['budget', 'dailyCapUsd'], kind: 'number', schema: usd },
+/**
+ * The GAMEDAY_* variables, the config field each one sets, and that field's schema (bounds.ts). The
+ * budget's three also answer to the names the chaos-engineering spec gives them (`alias`): the same
+ * layer, so a value set under both names must be the same value.
+ */
+const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'string'; schema: z.ZodType; alias?: string }> = {
+  GAMEDAY_COST_PER_REQUEST_USD: { path: ['budget', 'costPerRequestUsd'], kind: 'number', schema: usd, alias: 'COST_PER_REQUEST' },
+  GAMEDAY_MAX_EXPERIMENT_USD: { path: ['budget', 'maxExperimentUsd'], kind: 'number', schema: usd, alias: 'MAX_EXPERIMENT_COST' },
+  GAMEDAY_DAILY_CAP_USD: { path: ['budget', 'dailyCapUsd'], kind: 'number', schema: usd, alias: 'DAILY_BUDGET_CAP' },
   GAMEDAY_METRICS_PORT: { path: ['metrics', 'port'], kind: 'number', schema: metricsPort },
   GAMEDAY_METRICS_HOST: { path: ['metrics', 'host'], kind: 'string', schema: ConfigSchema.shape.metrics.shape.host },
   GAMEDAY_STATE_DIR: { path: ['stateDir'], kind: 'string', schema: ConfigSchema.shape.stateDir },
@@ -93,9 +98,12 @@ const ENV_VARS: Record<string, { path: [string, string?]; kind: 'number' | 'stri
   GAMEDAY_LEDGER_URL: { path: ['ledger', 'url'], kind: 'string', schema: ledgerUrl },
 };
 
-/** A number as people write it in a flag or a variable ("1e9", "0.5"); NaN for anything else, "" included. */
+/**
+ * Decimal notation only ("7", "7.00", "0.5", "1e9", "-1"); NaN for anything else: "" and spaces,
+ * "Infinity", and the hex, octal and binary forms Number() would also take ("0x10" is 16).
+ */
 function numberFromText(text: string): number {
-  return text.trim() === '' ? NaN : Number(text);
+  return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text.trim()) ? Number(text) : NaN;
 }
 
 /**
@@ -108,32 +116,74 @@ function parseField<S extends z.ZodType>(name: string, schema: S, value: unknown
   return parsed.data;
 }
 
-function envLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const layer: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const [name, { path, kind, schema }] of Object.entries(ENV_VARS)) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    let value: unknown = raw;
-    if (kind === 'number') {
-      value = numberFromText(raw);
-      if (!Number.isFinite(value)) {
-        problems.push(`${name}: expected a number, got "${raw}"`);
-        continue;
-      }
+type EnvVar = (typeof ENV_VARS)[string];
+
+/** One variable's value through its schema; undefined when unset (or, outside the budget, empty). */
+function envValue(env: NodeJS.ProcessEnv, name: string, v: EnvVar, problems: string[]): { value: unknown } | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  if (raw === '') {
+    // A cap left empty (`MAX_EXPERIMENT_COST=`) is a mistake to name, not a default to fall back to.
+    if (v.alias) problems.push(`${name}: empty; give an amount in USD, or unset it`);
+    return undefined;
+  }
+  let value: unknown = raw;
+  if (v.kind === 'number') {
+    value = numberFromText(raw);
+    if (!Number.isFinite(value)) {
+      problems.push(`${name}: expected a number, got "${raw}"`);
+      return undefined;
     }
-    try {
-      value = parseField(name, schema, value);
-    } catch (err) {
-      problems.push(...(err as ConfigError).problems);
+  }
+  try {
+    return { value: parseField(name, v.schema, value) };
+  } catch (err) {
+    problems.push(...(err as ConfigError).problems);
+    return undefined;
+  }
+}
+
+/** Whether two parsed values of one field are the same setting: money compared in micro-dollars, the ledger's unit. */
+function sameValue(a: unknown, b: unknown): boolean {
+  return typeof a === 'number' && typeof b === 'number' ? Math.round(a * 1e6) === Math.round(b * 1e6) : a === b;
+}
+
+/**
+ * The environment's layer and which variable set each budget field. A field set under both of its
+ * names takes the value they agree on; if they disagree, neither wins: both are named.
+ * `budgetProblems`: given, the budget variables' problems go there, and those fields are left to
+ * the other layers, instead of failing the load (commands that spend nothing, see ConfigSources).
+ */
+function envLayer(
+  env: NodeJS.ProcessEnv,
+  budgetProblems?: (problems: string[]) => void,
+): { layer: Record<string, unknown>; sources: SourceLayer } {
+  const layer: Record<string, unknown> = {};
+  const sources: SourceLayer = {};
+  const problems: string[] = [];
+  const setAside: string[] = [];
+  for (const [name, v] of Object.entries(ENV_VARS)) {
+    const found: string[] = [];
+    const value = envValue(env, name, v, found);
+    const aliased = v.alias ? envValue(env, v.alias, v, found) : undefined;
+    if (value && aliased && !sameValue(value.value, aliased.value))
+      found.push(`${v.alias}=${env[v.alias!]} and ${name}=${env[name]} disagree: set one of them, or both to the same amount`);
+    if (found.length) {
+      // a field with any problem is set by neither of its names
+      (budgetProblems && v.alias ? setAside : problems).push(...found);
       continue;
     }
-    const [a, b] = path;
-    if (b) layer[a] = { ...(layer[a] ?? {}), [b]: value };
-    else layer[a] = value;
+    const set = value ?? aliased;
+    if (!set) continue;
+    const [a, b] = v.path;
+    if (b) layer[a] = { ...(layer[a] ?? {}), [b]: set.value };
+    else layer[a] = set.value;
+    // set under both names, the same amount: the GAMEDAY_ name is the one reported
+    if (a === 'budget' && b) sources[b as BudgetField] = { kind: 'env', name: value ? name : v.alias! };
   }
   if (problems.length) throw new ConfigError(problems, 'environment');
-  return layer;
+  if (setAside.length) budgetProblems!(setAside);
+  return { layer, sources };
 }
 
 export interface ConfigSources {
@@ -141,23 +191,39 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv;
   /** already-parsed overrides from flags, same shape as a config file */
   flags?: Record<string, unknown>;
+  /**
+   * For the commands that spend nothing and must work when it matters most (emergency-stop,
+   * recover): a bad or conflicting budget variable is handed here, to be warned about, instead of
+   * failing the load. Every other problem still fails it.
+   */
+  budgetProblems?: (problems: string[]) => void;
 }
 
 /** The effective config; every problem reported by field path, with the layer it came from. */
 export function loadConfig(sources: ConfigSources = {}): Config {
+  return loadConfigWithSources(sources).config;
+}
+
+/** The effective config, and which layer set each budget field (sources.ts). */
+export function loadConfigWithSources(sources: ConfigSources = {}): { config: Config; budgetSources: BudgetSources } {
   const defaults = readYamlFile(DEFAULT_CONFIG_FILE);
   let merged: unknown = defaults;
+  const layers: SourceLayer[] = [];
   if (sources.configFile) {
     const fileData = readYamlFile(sources.configFile);
     const parsed = ConfigFileSchema.safeParse(fileData);
     if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues), sources.configFile);
     merged = deepMerge(merged, fileData);
+    layers.push(fileLayer(fileData, sources.configFile));
   }
-  merged = deepMerge(merged, envLayer(sources.env ?? process.env));
+  const env = envLayer(sources.env ?? process.env, sources.budgetProblems);
+  merged = deepMerge(merged, env.layer);
+  layers.push(env.sources);
+  // no flag sets these three fields (run's --budget is the experiment's cap: plan.ts tracks it)
   if (sources.flags) merged = deepMerge(merged, sources.flags);
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues), 'configuration');
-  return result.data;
+  return { config: result.data, budgetSources: budgetSources(layers) };
 }
 
 function experimentTypes(): string[] {

@@ -1,11 +1,19 @@
 // The resolved plan of one run: the config and the experiment, with flags applied and every
 // number in its unit. The engine takes only this.
 import { ConfigError } from './errors.ts';
-import { experimentTypeFile, loadConfig, loadExperimentFile, parseDurationFlag, parseNumberFlag, parseTextFlag } from './load.ts';
+import {
+  experimentTypeFile,
+  loadConfigWithSources,
+  loadExperimentFile,
+  parseDurationFlag,
+  parseNumberFlag,
+  parseTextFlag,
+} from './load.ts';
 import { ledgerUrl, metricsPort, rps, usd } from './bounds.ts';
 import { operatorName } from '../budget/identity.ts';
 import { formatDurationMs } from './duration.ts';
 import type { Config, Experiment, FaultSpec, PromqlGuardSpec, RollbackStep } from './schema.ts';
+import type { BudgetSources, RunBudget, SettingSource } from './sources.ts';
 import type { SloThresholds } from '../engine/slis.ts';
 
 export interface RunFlags {
@@ -45,7 +53,8 @@ export interface RunPlan {
   /** where the PromQL guards ask; null without guards */
   prometheus: { url: string; timeoutMs: number } | null;
   schedule: { warmupMs: number; baselineMs: number; durationMs: number; recoveryWindowMs: number; recoveryTimeoutMs: number };
-  budget: { costPerRequestUsd: number; experimentCapUsd: number; dailyCapUsd: number };
+  /** with where each number came from: the run's preflight and summary say so */
+  budget: RunBudget;
   health: { intervalMs: number; timeoutMs: number };
   rollbackPolicy: { attempts: number; retryDelayMs: number };
   demo: Experiment['demo'];
@@ -111,16 +120,18 @@ function crossCheck(
   config: Config,
   experiment: Experiment,
   parsed: ParsedFlags,
-  budgetUsd: number,
+  cap: ExperimentCap,
   targetUrl: string | undefined,
   ownFile: boolean,
 ): string[] {
   const problems: string[] = [];
-  const budgetField = parsed.budgetUsd !== undefined ? '--budget' : 'budget.budgetUsd';
-  if (budgetUsd > config.budget.maxExperimentUsd)
-    problems.push(`${budgetField}: $${budgetUsd} exceeds budget.maxExperimentUsd ($${config.budget.maxExperimentUsd})`);
-  if (budgetUsd > config.budget.dailyCapUsd)
-    problems.push(`${budgetField}: $${budgetUsd} exceeds budget.dailyCapUsd ($${config.budget.dailyCapUsd})`);
+  if (cap.askedBy) {
+    const { usd: budgetUsd } = cap;
+    if (budgetUsd > config.budget.maxExperimentUsd)
+      problems.push(`${cap.askedBy}: $${budgetUsd} exceeds budget.maxExperimentUsd ($${config.budget.maxExperimentUsd})`);
+    if (budgetUsd > config.budget.dailyCapUsd)
+      problems.push(`${cap.askedBy}: $${budgetUsd} exceeds budget.dailyCapUsd ($${config.budget.dailyCapUsd})`);
+  }
   const slo = { ...config.slo, ...(experiment.slo ?? {}) };
   if (slo.evaluateEvery > slo.window) problems.push('slo.evaluateEvery: must not be longer than slo.window');
   // Verification needs the SLIs to hold for the whole recovery window within the recovery timeout:
@@ -172,28 +183,77 @@ export function resolveRunPlan(flags: RunFlags, env: NodeJS.ProcessEnv = process
     const url = problems.attempt(() => parseTextFlag('--ledger', flags.ledger!, ledgerUrl));
     if (url !== undefined) configFlags.ledger = { url };
   }
-  const config = problems.attempt(() => loadConfig({ configFile: flags.config, env, flags: configFlags }));
+  const loaded = problems.attempt(() => loadConfigWithSources({ configFile: flags.config, env, flags: configFlags }));
+  const config = loaded?.config;
   const source = flags.experiment ?? flags.experimentType ?? DEFAULT_EXPERIMENT_TYPE;
   const experimentFile = flags.experiment ?? problems.attempt(() => experimentTypeFile(source));
   const experiment = experimentFile ? problems.attempt(() => loadExperimentFile(experimentFile)) : undefined;
   const parsed = parseFlags(flags, problems);
-  if (problems.list.length || !config || !experiment) throw new ConfigError(problems.list);
+  if (problems.list.length || !loaded || !config || !experimentFile || !experiment) throw new ConfigError(problems.list);
 
-  const budgetUsd = parsed.budgetUsd ?? experiment.budget?.budgetUsd ?? config.budget.maxExperimentUsd;
+  const cap = experimentCap({
+    flagUsd: parsed.budgetUsd,
+    experiment: experiment.budget?.budgetUsd === undefined ? undefined : { usd: experiment.budget.budgetUsd, path: experimentFile },
+    ownFile: Boolean(flags.experiment),
+    config: config.budget,
+    sources: loaded.budgetSources,
+  });
   const targetUrl = parsed.targetUrl ?? experiment.target?.url?.replace(/\/+$/, '');
   // The templates' traffic-shift step needs the demo's standby; with --target it is left out (a
   // file of the user's own keeps it, and is told it cannot work).
   if (!flags.experiment && targetUrl !== undefined) experiment.rollback = experiment.rollback.filter((s) => !isDemoShift(s));
-  const crossed = crossCheck(config, experiment, parsed, budgetUsd, targetUrl, Boolean(flags.experiment));
+  const crossed = crossCheck(config, experiment, parsed, cap, targetUrl, Boolean(flags.experiment));
   if (crossed.length) throw new ConfigError(crossed);
-  return assemble(config, experiment, parsed, { source, budgetUsd, targetUrl, operator: operatorName(flags.operator, env) });
+  const budget: RunBudget = {
+    costPerRequestUsd: config.budget.costPerRequestUsd,
+    experimentCapUsd: cap.usd,
+    dailyCapUsd: config.budget.dailyCapUsd,
+    sources: {
+      costPerRequestUsd: loaded.budgetSources.costPerRequestUsd,
+      experimentCapUsd: cap.source,
+      dailyCapUsd: loaded.budgetSources.dailyCapUsd,
+    },
+  };
+  return assemble(config, experiment, parsed, { source, budget, targetUrl, operator: operatorName(flags.operator, env) });
+}
+
+interface ExperimentCap {
+  usd: number;
+  source: SettingSource;
+  /** who asked for this amount (--budget, or the user's own file): more than a cap allows is their mistake to name */
+  askedBy?: '--budget' | 'budget.budgetUsd';
+}
+
+/**
+ * The experiment's cap: --budget, else the user's own file's budget.budgetUsd, both as asked (too
+ * much is an error, crossCheck). Otherwise the lowest of a template's suggestion, the config's
+ * maxExperimentUsd and dailyCapUsd: a team that lowers its caps gets them, not a refusal about a
+ * template it never wrote; the source says which one won.
+ */
+export function experimentCap(x: {
+  flagUsd: number | undefined;
+  experiment: { usd: number; path: string } | undefined;
+  ownFile: boolean;
+  config: { maxExperimentUsd: number; dailyCapUsd: number };
+  sources: BudgetSources;
+}): ExperimentCap {
+  if (x.flagUsd !== undefined) return { usd: x.flagUsd, source: { kind: 'flag', name: '--budget' }, askedBy: '--budget' };
+  if (x.experiment && x.ownFile)
+    return { usd: x.experiment.usd, source: { kind: 'experiment', path: x.experiment.path }, askedBy: 'budget.budgetUsd' };
+  const candidates: ExperimentCap[] = [
+    ...(x.experiment ? [{ usd: x.experiment.usd, source: { kind: 'experiment' as const, path: x.experiment.path } }] : []),
+    { usd: x.config.maxExperimentUsd, source: x.sources.maxExperimentUsd },
+    { usd: x.config.dailyCapUsd, source: x.sources.dailyCapUsd },
+  ];
+  // strictly lower to win: on a tie the more specific setting is named
+  return candidates.reduce((low, c) => (c.usd < low.usd ? c : low));
 }
 
 function assemble(
   config: Config,
   experiment: Experiment,
   parsed: ParsedFlags,
-  x: { source: string; budgetUsd: number; targetUrl: string | undefined; operator: string },
+  x: { source: string; budget: RunPlan['budget']; targetUrl: string | undefined; operator: string },
 ): RunPlan {
   const slo = { ...config.slo, ...(experiment.slo ?? {}) };
   return {
@@ -230,7 +290,7 @@ function assemble(
       recoveryWindowMs: experiment.schedule.recoveryWindow,
       recoveryTimeoutMs: config.rollback.recoveryTimeout,
     },
-    budget: { costPerRequestUsd: config.budget.costPerRequestUsd, experimentCapUsd: x.budgetUsd, dailyCapUsd: config.budget.dailyCapUsd },
+    budget: x.budget,
     health: { intervalMs: config.health.interval, timeoutMs: config.health.timeout },
     rollbackPolicy: { attempts: config.rollback.attempts, retryDelayMs: config.rollback.retryDelay },
     demo: experiment.demo,

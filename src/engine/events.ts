@@ -1,5 +1,6 @@
 // The events an experiment emits: the NDJSON stream, the journal and the timeline are all made of these.
 import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
+import type { RunBudget } from '../config/sources.ts';
 import type { Breach, Outcome, SloThresholds, Slis } from './slis.ts';
 
 /** restore: what the rollback changed (a traffic shift) is put back, when it changed anything */
@@ -96,6 +97,8 @@ export interface Summary {
   recoveryVerified: boolean | null;
   durationMs: number;
   journalPath: string | null;
+  /** the cost per request and caps the run had, with where each came from (absent in journals of older versions) */
+  budget?: RunBudget;
 }
 
 interface Base {
@@ -129,7 +132,8 @@ export type GamedayEvent =
       message?: string;
     })
   | (Base & { type: 'note'; text: string; source?: 'user' | 'engine' })
-  | (Base & { type: 'preflight'; check: string; ok: boolean; detail: string })
+  /** budget: on the 'budget settings' check, the numbers its detail describes */
+  | (Base & { type: 'preflight'; check: string; ok: boolean; detail: string; budget?: RunBudget })
   | (Base & { type: 'emergency-stop'; source: string })
   | (Base & { type: 'error'; message: string; fatal?: boolean })
   | (Base & { type: 'summary' } & Summary);

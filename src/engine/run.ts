@@ -248,6 +248,7 @@ export class ExperimentRun implements RunControls {
       recoveryVerified: verification.verified,
       durationMs: Math.round(ctx.now() - ctx.startedAtMs),
       journalPath: this.opts.journalPath?.() ?? null,
+      budget: ctx.plan.budget,
     };
     ctx.setPhase('done', outcome.status);
     ctx.emit({ type: 'summary', ...summary });

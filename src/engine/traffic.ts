@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { BudgetAccount, ReserveResult } from '../budget/budget.ts';
-import { adjustInFlightLimit, createInFlightLimit, GROW_EVERY_MS, type InFlightLimit } from './in-flight-limit.ts';
+import { adjustInFlightLimit, createInFlightLimit, SAMPLE_EVERY_MS, type InFlightLimit } from './in-flight-limit.ts';
 import { nextChunkRequests } from './reservation-size.ts';
 import { createSchedule, dueTotal, scheduledAtMs, type Schedule } from './scheduler.ts';
 import type { SloWindow } from './slo-window.ts';
@@ -33,9 +33,10 @@ export interface TrafficOptions {
   /** ms clock; default performance.timeOrigin + performance.now() */
   now?: () => number;
   /**
-   * Most connections (undici Clients, one request at a time each); default sized from rps ×
-   * timeout, capped by maxInFlight. Also a cap on requests in flight: requests wait in the
-   * generator's backlog, never in undici's queues.
+   * Most connections (undici Clients, one request at a time each); default rps × timeout + 1, at
+   * most 1024 and maxInFlight. A hard cap on requests in flight: within it, an adaptive limit sized
+   * from the observed latency (in-flight-limit.ts) decides. Requests wait in the generator's
+   * backlog, never in undici's queues.
    */
   connections?: number;
 }
@@ -94,7 +95,7 @@ function compacted<T>(items: T[], head: number): [T[], number] | null {
   return head > 1024 && head * 2 > items.length ? [items.slice(head), 0] : null;
 }
 
-/** Connections: enough for every request that can be in flight at once (rps × timeout). */
+/** The hard cap on connections: every request that can be in flight at once (rps × timeout), within the fd budget. */
 function defaultConnections(rps: number, timeoutMs: number, maxInFlight: number): number {
   const concurrency = Math.ceil((Math.max(rps, 1) * timeoutMs) / 1000) + 1;
   return Math.max(1, Math.min(maxInFlight, concurrency, MAX_DEFAULT_CONNECTIONS));
@@ -113,8 +114,12 @@ class InFlightRequest implements Dispatcher.DispatchHandler {
   constructor(
     private readonly gen: TrafficGenerator,
     readonly scheduledMs: number,
+    /** when it was handed to undici: the target's share of its latency starts here (the limit is sized from it) */
+    readonly sentMs: number,
     /** the connection it runs on; back to the idle stack when done */
     readonly client: Client,
+    /** the first on a new connection: its latency includes the connection's set-up */
+    readonly fresh: boolean,
   ) {}
 
   onConnect(): void {
@@ -128,10 +133,10 @@ class InFlightRequest implements Dispatcher.DispatchHandler {
     return true; // body discarded: read to the end so the socket is reused
   }
   onComplete(): void {
-    this.gen.requestDone(this, outcomeOfStatus(this.status));
+    this.gen.requestDone(this, outcomeOfStatus(this.status), true);
   }
   onError(err: Error): void {
-    this.gen.requestDone(this, outcomeOfError(err));
+    this.gen.requestDone(this, outcomeOfError(err), false);
   }
 }
 
@@ -149,8 +154,16 @@ export class TrafficGenerator {
   private readonly clock: () => number;
   /** requests handed to undici at most: adapts up to min(maxInFlight, connections) */
   private readonly limit: InFlightLimit;
-  private loopUsage = performance.eventLoopUtilization();
   private limitCheckedAtMs = -Infinity;
+  /**
+   * Answers since the limiter's last sample, and their summed time from send to answer: that of
+   * answers on connections already in use, and of the first ones on new connections (which include
+   * the connection's set-up, at the target too: they would make a target look slower).
+   */
+  private answered = 0;
+  private warmAnswered = 0;
+  private warmAnsweredMs = 0;
+  private freshAnsweredMs = 0;
   private readonly tickBound = (): void => this.tick();
   private readonly drainBound = (): void => {
     this.drainScheduled = false;
@@ -287,14 +300,22 @@ export class TrafficGenerator {
     };
   }
 
-  /** @internal called by a request's handler when undici is done with it */
-  requestDone(r: InFlightRequest, outcome: Outcome): void {
+  /** @internal called by a request's handler when undici is done with it; `answered`: a response came */
+  requestDone(r: InFlightRequest, outcome: Outcome, answered: boolean): void {
     if (r.done) return;
     r.done = true;
     this.inFlight--;
     if (r.timedOut) this.lateInFlight--;
     this.idleClients.push(r.client);
     const nowMs = this.clock();
+    if (answered) {
+      this.answered++;
+      if (r.fresh) this.freshAnsweredMs += nowMs - r.sentMs;
+      else {
+        this.warmAnswered++;
+        this.warmAnsweredMs += nowMs - r.sentMs;
+      }
+    }
     if (!r.timedOut && !this.closed) this.recordOutcome(outcome, nowMs - r.scheduledMs, nowMs);
     if (this.backlog.length > this.backlogHead && !this.drainScheduled) {
       // Not from inside undici's callback: its connection is only free once the callback returns.
@@ -311,7 +332,7 @@ export class TrafficGenerator {
     this.expire(nowMs);
     this.pump(nowMs);
     this.maybeReport(nowMs);
-    if (nowMs - this.limitCheckedAtMs >= GROW_EVERY_MS) this.adjustLimit(nowMs);
+    if (nowMs - this.limitCheckedAtMs >= SAMPLE_EVERY_MS) this.adjustLimit(nowMs);
     // Sleep until the next request is due, within [1, MAX_TICK_MS] ms; a late wake-up catches up.
     let delayMs = MAX_TICK_MS;
     if (!this.exhausted && this.schedule.rps > 0) {
@@ -341,14 +362,14 @@ export class TrafficGenerator {
         this.recordOutcome('timeout', nowMs - scheduledMs, nowMs);
       } else if (this.inFlight >= this.limit.limit || this.backlog.length > this.backlogHead) {
         this.pushBacklog(scheduledMs, nowMs);
-      } else if (!this.send(scheduledMs)) {
+      } else if (!this.send(scheduledMs, nowMs)) {
         this.budgetDenied++;
       }
     }
   }
 
   /** Sends one request if a token is at hand; asks for the next chunk while half of this one is left. */
-  private send(scheduledMs: number): boolean {
+  private send(scheduledMs: number, nowMs: number): boolean {
     if (this.tokens === 0) {
       this.askForMoney(this.clock());
       return false;
@@ -357,7 +378,8 @@ export class TrafficGenerator {
     if (this.tokens * 2 <= this.lastChunk && this.refusedBy === null) this.askForMoney(this.clock());
     this.sent++;
     this.inFlight++;
-    const r = new InFlightRequest(this, scheduledMs, this.idleClients.pop() ?? this.newClient());
+    const idle = this.idleClients.pop();
+    const r = new InFlightRequest(this, scheduledMs, nowMs, idle ?? this.newClient(), idle === undefined);
     this.inFlightQueue.push(r);
     r.client.dispatch(this.dispatchOpts, r);
     return true;
@@ -453,7 +475,7 @@ export class TrafficGenerator {
         continue;
       }
       this.backlogHead++;
-      if (!this.send(scheduledMs)) {
+      if (!this.send(scheduledMs, nowMs)) {
         // Budget gone: nothing else in the backlog can be paid for either.
         this.budgetDenied += 1 + b.length - this.backlogHead;
         this.clearBacklog();
@@ -500,12 +522,21 @@ export class TrafficGenerator {
   }
 
   private adjustLimit(nowMs: number): void {
-    const usage = performance.eventLoopUtilization();
-    const loopUtilization = performance.eventLoopUtilization(usage, this.loopUsage).utilization;
-    this.loopUsage = usage;
     this.limitCheckedAtMs = nowMs;
     const before = this.limit.limit;
-    adjustInFlightLimit(this.limit, { nowMs, inFlight: this.inFlight, backlog: this.backlog.length - this.backlogHead, loopUtilization });
+    adjustInFlightLimit(this.limit, {
+      nowMs,
+      rps: this.rps,
+      inFlight: this.inFlight,
+      backlog: this.backlog.length - this.backlogHead,
+      answered: this.answered,
+      // the warm answers' mean stands for all, when there are any
+      answeredMs: this.warmAnswered > 0 ? (this.warmAnsweredMs * this.answered) / this.warmAnswered : this.freshAnsweredMs,
+    });
+    this.answered = 0;
+    this.warmAnswered = 0;
+    this.warmAnsweredMs = 0;
+    this.freshAnsweredMs = 0;
     if (this.limit.limit > before) this.drainBacklog(nowMs);
   }
 

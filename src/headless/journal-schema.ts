@@ -13,6 +13,7 @@ import {
   type RunStatus,
   type Summary,
 } from '../engine/events.ts';
+import type { RunBudget } from '../config/sources.ts';
 import { OUTCOMES, SLI_NAMES, type Breach, type Outcome, type SliName, type SloThresholds, type Slis } from '../engine/slis.ts';
 
 const phase = z.enum(PHASES as [Phase, ...Phase[]]);
@@ -85,6 +86,21 @@ const GuardViewSchema = z.object({
   reason: z.string().optional(),
 });
 
+const SettingSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('default') }),
+  z.object({ kind: z.literal('file'), path: z.string() }),
+  z.object({ kind: z.literal('env'), name: z.string() }),
+  z.object({ kind: z.literal('flag'), name: z.string() }),
+  z.object({ kind: z.literal('experiment'), path: z.string() }),
+]);
+
+const RunBudgetSchema = z.object({
+  costPerRequestUsd: z.number(),
+  experimentCapUsd: z.number(),
+  dailyCapUsd: z.number(),
+  sources: z.object({ costPerRequestUsd: SettingSourceSchema, experimentCapUsd: SettingSourceSchema, dailyCapUsd: SettingSourceSchema }),
+});
+
 export const SummarySchema = z.object({
   status: runStatus,
   exitCode: z.number(),
@@ -101,6 +117,8 @@ export const SummarySchema = z.object({
   recoveryVerified: z.boolean().nullable(),
   durationMs: z.number(),
   journalPath: z.string().nullable(),
+  // journals from before provenance have none
+  budget: RunBudgetSchema.optional(),
 });
 
 const ts = z.number();
@@ -141,7 +159,14 @@ export const EventSchema = z.discriminatedUnion('type', [
     message: z.string().optional(),
   }),
   z.object({ ts, type: z.literal('note'), text: z.string(), source: z.enum(['user', 'engine']).optional() }),
-  z.object({ ts, type: z.literal('preflight'), check: z.string(), ok: z.boolean(), detail: z.string() }),
+  z.object({
+    ts,
+    type: z.literal('preflight'),
+    check: z.string(),
+    ok: z.boolean(),
+    detail: z.string(),
+    budget: RunBudgetSchema.optional(),
+  }),
   z.object({ ts, type: z.literal('emergency-stop'), source: z.string() }),
   z.object({ ts, type: z.literal('error'), message: z.string(), fatal: z.boolean().optional() }),
   z.object({ ts, type: z.literal('summary'), ...SummarySchema.shape }),
@@ -201,4 +226,5 @@ const _impact: SameShape<ImpactView, z.infer<typeof ImpactViewSchema>> = true;
 const _breach: SameShape<Breach, z.infer<typeof BreachSchema>> = true;
 const _experiment: SameShape<ExperimentInfo, z.infer<typeof ExperimentInfoSchema>> = true;
 const _thresholds: SameShape<SloThresholds, z.infer<typeof ThresholdsSchema>> = true;
-void [_events, _summary, _slis, _budget, _impact, _breach, _experiment, _thresholds];
+const _runBudget: SameShape<RunBudget, z.infer<typeof RunBudgetSchema>> = true;
+void [_runBudget, _events, _summary, _slis, _budget, _impact, _breach, _experiment, _thresholds];

@@ -335,6 +335,7 @@ export class JournalWriter {
 // ---- reading ----
 
 type Problem = string;
+type TickEvent = Extract<GamedayEvent, { type: 'tick' }>;
 const refuse = (path: string, ...problems: Problem[]) => new ConfigError(problems, path);
 const MiB = (n: number) => `${n / 1024 / 1024} MiB`;
 
@@ -344,7 +345,7 @@ const MiB = (n: number) => `${n / 1024 / 1024} MiB`;
  * growing; validates every line (exit 1 by field path, through ConfigError). A torn last line, from a
  * controller killed mid-write, is left out.
  */
-export async function readJournal(path: string, opts: { allEvents?: boolean } = {}): Promise<Journal> {
+export async function readJournal(path: string, opts: { allEvents?: boolean; onTick?: (tick: TickEvent) => void } = {}): Promise<Journal> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -357,7 +358,7 @@ export async function readJournal(path: string, opts: { allEvents?: boolean } = 
     if (st.isDirectory()) throw refuse(path, 'is a directory, not a journal');
     if (st.isFile() && st.size > JOURNAL_MAX_BYTES)
       throw refuse(path, `${st.size} bytes: over the journal size limit of ${MiB(JOURNAL_MAX_BYTES)}`);
-    const reader = new JournalReader(path, opts.allEvents ?? false);
+    const reader = new JournalReader(path, opts.allEvents ?? false, opts.onTick);
     const buf = Buffer.allocUnsafe(64 * 1024);
     let total = 0;
     let pending: Buffer[] = [];
@@ -416,6 +417,8 @@ class JournalReader {
     private readonly path: string,
     /** every event, in order (to rebuild the faces' state), instead of what a report needs */
     private readonly allEvents: boolean,
+    /** sees every tick, in order, as it is read (the HTML report's charts), kept or not */
+    private readonly onTick?: (tick: TickEvent) => void,
   ) {}
 
   lineTooLong(): ConfigError {
@@ -509,6 +512,7 @@ class JournalReader {
   }
 
   private keep(e: GamedayEvent): void {
+    if (e.type === 'tick') this.onTick?.(e);
     if (this.allEvents) {
       this.kept.push(e);
       return;

@@ -8,7 +8,7 @@ import type { Journal } from './journal.ts';
 import { printable } from './printable.ts';
 import { makeRedactor } from './redact.ts';
 
-const VERDICT: Record<string, string> = {
+export const VERDICT: Record<string, string> = {
   passed: 'The service held its SLOs for the whole experiment: its defences absorbed the fault.',
   breach: 'An SLO broke under the fault; gameday rolled back and the service recovered.',
   budget: 'The budget ran out; gameday stopped and rolled back.',
@@ -17,7 +17,7 @@ const VERDICT: Record<string, string> = {
   'rollback-failed': '**Rollback failed or recovery was not verified: check the system by hand.**',
 };
 
-function worstTick(events: GamedayEvent[]): Slis | null {
+export function worstTick(events: readonly GamedayEvent[]): Slis | null {
   let worst: { slis: Slis; score: number } | null = null;
   for (const e of events)
     if (e.type === 'tick' && (!worst || e.impact.score > worst.score)) worst = { slis: e.slis, score: e.impact.score };

@@ -1,5 +1,6 @@
 // Text lines for people and logs: every event that matters, a status line a second, a summary.
 import { formatDurationMs } from '../config/duration.ts';
+import { describeRunBudget } from '../config/sources.ts';
 import type { GamedayEvent, Summary } from '../engine/events.ts';
 import { formatSli } from '../engine/slis.ts';
 import { timelineEntryFor } from '../state/timeline.ts';
@@ -37,6 +38,7 @@ export function formatSummary(s: Summary, redact: (text: string) => string = mak
     `${s.status === 'rollback-failed' ? '!!! ' : ''}result: ${s.status.toUpperCase()} (exit ${s.exitCode}) — ${s.reason}`,
     `  experiment:    ${s.experiment} (${s.experimentId})`,
     `  spent:         $${s.spentUsd.toFixed(3)} for ${s.requests} requests`,
+    ...(s.budget ? [`  budget:        ${describeRunBudget(s.budget)}`] : []),
     `  detection:     ${s.detectionMs === null ? '–' : formatDurationMs(s.detectionMs)}`,
     `  recovery:      ${s.recoveryMs === null ? '–' : formatDurationMs(s.recoveryMs)}${s.recoveryVerified === false ? ' (NOT verified)' : ''}`,
     `  peak impact:   ${s.peakImpact}`,

@@ -7,6 +7,8 @@ import type { GamedayEvent } from '../../src/engine/events.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'gameday.js');
+/** The spec's interface: a bash script that passes every argument through to the CLI. */
+const SPEC_SCRIPT = join(ROOT, 'scripts', 'chaos-engineering.sh');
 
 export interface CliResult {
   code: number | null;
@@ -47,9 +49,13 @@ export interface Spawned {
   waitForEvent(pred: (e: GamedayEvent) => boolean, timeoutMs?: number): Promise<GamedayEvent>;
 }
 
-export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Spawned {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
+export function spawnCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string; viaSpecScript?: boolean } = {},
+): Spawned {
+  const [program, argv] = opts.viaSpecScript ? ['bash', [SPEC_SCRIPT, ...args]] : [process.execPath, [BIN, ...args]];
+  const child = spawn(program, argv, {
+    cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -101,7 +107,10 @@ export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
   };
 }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string; viaSpecScript?: boolean } = {},
+): Promise<CliResult> {
   return spawnCli(args, opts).done;
 }
 

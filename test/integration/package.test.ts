@@ -21,6 +21,7 @@ describe('the packed tarball', () => {
     expect(paths).toContain('dist/pricing-process.js');
     expect(paths).toContain('bin/gameday.js');
     expect(paths).toContain('config/default.yaml');
+    expect(paths).toContain('config/schema.json'); // what the files' modelines point at
     expect(paths).toContain('LICENSE');
     // what a user does not need is not shipped
     for (const p of paths) expect(p).not.toMatch(/^(src|test|bench|components)\/|\.ts$|\.built$/);
@@ -35,6 +36,12 @@ describe('the packed tarball', () => {
     expect(existsSync(join(installed, 'dist', 'cli.js'))).toBe(true);
     expect(existsSync(join(app, 'node_modules', 'tsx'))).toBe(false); // a dev dependency only
     expect(readdirSync(installed).sort()).toEqual(['LICENSE', 'README.md', 'bin', 'config', 'dist', 'docs', 'package.json', 'scripts']);
+
+    // init in a project that installed gameday: the modeline points into node_modules, relatively
+    await run('npx', ['--no-install', 'gameday', 'init'], { cwd: app, timeout: 60_000 });
+    const modeline = readFileSync(join(app, 'experiment.yaml'), 'utf8').split('\n')[0];
+    expect(modeline).toBe('# yaml-language-server: $schema=node_modules/gameday/config/schema.json');
+    expect(existsSync(join(app, 'node_modules', 'gameday', 'config', 'schema.json'))).toBe(true);
 
     const state = join(app, 'state');
     const demo = await run(

@@ -19,13 +19,15 @@ interface TestServer {
   received: number;
   /** most requests open at once */
   maxOpen: number;
+  /** TCP connections accepted */
+  connections: number;
   arrivalsMs: number[];
   close(): Promise<void>;
 }
 
 async function startServer(handle: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestServer> {
   let open = 0;
-  const s = { received: 0, maxOpen: 0, arrivalsMs: [] as number[] } as TestServer;
+  const s = { received: 0, maxOpen: 0, connections: 0, arrivalsMs: [] as number[] } as TestServer;
   const server: Server = createServer((req, res) => {
     s.received++;
     s.arrivalsMs.push(nowMs());
@@ -41,6 +43,7 @@ async function startServer(handle: (req: IncomingMessage, res: ServerResponse) =
     handle(req, res);
   });
   server.keepAliveTimeout = 30_000;
+  server.on('connection', () => s.connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   s.port = (server.address() as AddressInfo).port;
   s.url = `http://127.0.0.1:${s.port}`;
@@ -174,6 +177,41 @@ describe('TrafficGenerator', () => {
     expect(percentile(late, 95)).toBeLessThan(360);
     expect(Math.max(...window.records.map((r) => r.latencyMs))).toBeLessThan(700); // the ramp is quick
     expect(gen.stats().byOutcome.timeout).toBe(0);
+  });
+
+  it('a stalled target gets no connection storm: in flight stays bounded, what cannot be sent is dropped unsent', async () => {
+    let stalled = false;
+    const held: ServerResponse[] = [];
+    const server = await startServer((_req, res) => {
+      if (stalled) held.push(res);
+      else res.end('ok');
+    });
+    // 500 rps at a millisecond or so needs a handful in flight; the hard cap would allow 501.
+    const { gen, window } = generator({ targetUrl: server.url, rps: 500, timeoutMs: 1000 });
+    await gen.start();
+    await sleep(500);
+    const before = { connections: server.connections, stats: gen.stats() };
+    stalled = true;
+    await sleep(1800);
+    const during = gen.stats();
+    stalled = false;
+    for (const res of held.splice(0)) res.end('ok');
+    const releaseMs = nowMs();
+    await sleep(1000);
+    await gen.stop();
+    const detail = JSON.stringify({ during, connections: server.connections - before.connections, maxOpen: server.maxOpen });
+    // Bounded by the limiter's floor (64), not by rate × timeout (501): requests held past the
+    // timeout free their slots (undici closes their connections) once in 1.8 s, so at most twice
+    // that many connections in all.
+    expect(server.maxOpen, detail).toBeLessThanOrEqual(2 * 64);
+    expect(server.connections - before.connections, detail).toBeLessThanOrEqual(2 * 64);
+    // 900 requests were due during the stall: those that waited past the 1 s timeout (from about
+    // 1.1 s in) were never sent, and are the generator's own shortfall
+    expect(during.droppedBacklog - before.stats.droppedBacklog, detail).toBeGreaterThan(250);
+    // and it recovers: the last half second is answered, fast
+    const last = window.records.filter((r) => r.atMs > releaseMs + 500);
+    expect(last.length).toBeGreaterThan(200);
+    expect(last.every((r) => r.outcome === 'ok' && r.latencyMs < 100)).toBe(true);
   });
 
   it('sends exactly what the budget allows, then reports exhaustion once', async () => {

@@ -1,20 +1,10 @@
 // The alertmanager block: in the config file, GAMEDAY_ALERTMANAGER_URL in the environment; every
 // problem by field path (or variable name); absent, no notifier.
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/errors.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { resolveRunPlan } from '../../src/config/plan.ts';
 import { tempDir, writeFile } from '../helpers/cli.ts';
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { problemsOf } from '../helpers/config-problems.ts';
 
 const configFile = (text: string) => writeFile(tempDir(), 'gameday.yaml', text);
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatUsd } from '../../src/budget/budget-status.ts';
+import { formatUsd, type BudgetConfig } from '../../src/budget/budget-status.ts';
 import { LEDGER_FILE, Ledger } from '../../src/budget/sqlite-ledger.ts';
 import { budgetStatusCommand } from '../../src/commands/budget-status.ts';
 
@@ -14,7 +14,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(opts: { json: boolean; dailyCapUsd?: number }) {
+async function run(opts: { json: boolean; dailyCapUsd?: number; config?: BudgetConfig }) {
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = '';
@@ -35,6 +35,27 @@ describe('budget-status', () => {
     expect(status.experiments).toEqual([]);
     expect(existsSync(join(dir, LEDGER_FILE))).toBe(false);
     expect((await run({ json: false })).stdout).toContain('No experiments yet');
+  });
+
+  it('the budget settings and where each came from: `config` in the JSON, a table for people; null without them', async () => {
+    const config: BudgetConfig = {
+      costPerRequestUsd: 0.002,
+      maxExperimentUsd: 7,
+      dailyCapUsd: 9,
+      sources: {
+        costPerRequestUsd: { kind: 'env', name: 'COST_PER_REQUEST' },
+        maxExperimentUsd: { kind: 'file', path: '/etc/gameday/team.yaml' },
+        dailyCapUsd: { kind: 'default' },
+      },
+    };
+    const json = JSON.parse((await run({ json: true, dailyCapUsd: 9, config })).stdout);
+    expect(json.config).toEqual(config);
+    const text = (await run({ json: false, dailyCapUsd: 9, config })).stdout;
+    expect(text).toMatch(/daily cap\s+\$9\.00\s+default\n/);
+    expect(text).toMatch(/experiment cap \(max\)\s+\$7\.00\s+config file \/etc\/gameday\/team\.yaml\n/);
+    expect(text).toMatch(/cost per request\s+\$0\.002\s+COST_PER_REQUEST\n/);
+    expect(JSON.parse((await run({ json: true })).stdout).config).toBeNull();
+    expect((await run({ json: false })).stdout).not.toContain('cost per request');
   });
 
   it("JSON: today's spend and caps, what running experiments hold, the last experiments", async () => {

@@ -4,21 +4,11 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isWholeMicros } from '../../src/config/bounds.ts';
-import { ConfigError } from '../../src/config/errors.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { resolveRunPlan } from '../../src/config/plan.ts';
 import { parseDurationMs } from '../../src/config/duration.ts';
 import { tempDir, writeFile } from '../helpers/cli.ts';
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { problemsOf } from '../helpers/config-problems.ts';
 
 describe('durations', () => {
   it('parses ms, s, m, h and refuses anything else', () => {

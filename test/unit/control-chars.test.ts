@@ -105,6 +105,16 @@ describe('control characters are shown, not obeyed', () => {
       awaitingRecover: [],
       day: { date: '2026-11-27', spentUsd: 1, reservedUsd: 0, capUsd: 500, remainingUsd: 499 },
       stopLatch: { latched: true, at: 'now', by: `me\u001b[2J` },
+      config: {
+        costPerRequestUsd: 0.001,
+        maxExperimentUsd: 100,
+        dailyCapUsd: 500,
+        sources: {
+          costPerRequestUsd: { kind: 'default' },
+          maxExperimentUsd: { kind: 'env', name: 'MAX_EXPERIMENT_COST' },
+          dailyCapUsd: { kind: 'file', path: `/tmp/team\u001b[2J.yaml` },
+        },
+      },
       running: [
         {
           id: 'r1',

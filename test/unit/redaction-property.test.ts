@@ -122,6 +122,16 @@ function faces(url: string, token: string, redact: (t: string) => string): { nam
     awaitingRecover: [],
     day: { date: '2026-11-27', spentUsd: 1, reservedUsd: 0, capUsd: 500, remainingUsd: 499 },
     stopLatch: { latched: false, at: null, by: null },
+    config: {
+      costPerRequestUsd: 0.001,
+      maxExperimentUsd: 100,
+      dailyCapUsd: 500,
+      sources: {
+        costPerRequestUsd: { kind: 'default' },
+        maxExperimentUsd: { kind: 'default' },
+        dailyCapUsd: { kind: 'file', path: `/cfg/${url}.yaml` },
+      },
+    },
     running: [
       {
         id: 'r1',

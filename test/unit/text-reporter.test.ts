@@ -79,4 +79,44 @@ describe('textReporter', () => {
     expect(out[2]).toBe('result: BREACH (exit 3) — SLO breached');
     expect(out.some((l) => l.includes('[observe'))).toBe(false);
   });
+
+  it("says which setting won each budget number: the preflight line and the summary's budget line", () => {
+    const { report, lines } = setup();
+    const ts = Date.UTC(2026, 10, 27, 12, 0, 0);
+    const runBudget = {
+      costPerRequestUsd: 0.002,
+      experimentCapUsd: 7,
+      dailyCapUsd: 9,
+      sources: {
+        costPerRequestUsd: { kind: 'env', name: 'COST_PER_REQUEST' },
+        experimentCapUsd: { kind: 'env', name: 'MAX_EXPERIMENT_COST' },
+        dailyCapUsd: { kind: 'file', path: '/etc/team.yaml' },
+      },
+    } as const;
+    const detail =
+      '$0.002 per request (COST_PER_REQUEST), experiment cap $7 (MAX_EXPERIMENT_COST), daily cap $9 (config file /etc/team.yaml)';
+    report({ type: 'preflight', ts, check: 'budget settings', ok: true, detail, budget: runBudget });
+    const summary: Summary = {
+      status: 'passed',
+      exitCode: 0,
+      experiment: 'x',
+      experimentId: 'id1',
+      spentUsd: 0.2,
+      requests: 100,
+      detectionMs: null,
+      recoveryMs: null,
+      peakImpact: 0,
+      trigger: 'duration',
+      reason: 'done',
+      faultRemoved: true,
+      recoveryVerified: true,
+      durationMs: 9000,
+      journalPath: null,
+      budget: runBudget,
+    };
+    report({ type: 'summary', ts, ...summary });
+    const out = lines();
+    expect(out[0]).toBe(`12:00:00.000    ✓ budget settings: ${detail}`);
+    expect(out).toContain(`  budget:        ${detail}`);
+  });
 });

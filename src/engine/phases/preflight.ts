@@ -1,6 +1,7 @@
 // Preflight: the latch is clear, the money covers the baseline, the fault driver is ready, the
 // target answers and is healthy. Any failure refuses the run with nothing injected.
 import { formatDurationMs } from '../../config/duration.ts';
+import { describeRunBudget } from '../../config/sources.ts';
 import { describeProxyFault } from '../../faults/driver.ts';
 import { availableUsd, estimateCost } from '../budget-watch.ts';
 import type { RunContext } from '../context.ts';
@@ -32,6 +33,8 @@ function announce(ctx: RunContext, targetUrl?: string): void {
 
 function checkBudget(ctx: RunContext): void {
   const p = ctx.plan;
+  // Not a check that can fail: which setting won each budget number (default, --config, a variable by name, a flag).
+  ctx.emit({ type: 'preflight', check: 'budget settings', ok: true, detail: describeRunBudget(p.budget), budget: p.budget });
   const totals = ctx.deps.budget.totals();
   const leftUsd = availableUsd(totals);
   const { warmupMs, baselineMs, durationMs, recoveryWindowMs } = p.schedule;
