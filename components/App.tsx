@@ -1,11 +1,13 @@
 // The control room: header, budget, SLOs, impact, preflight, timeline and the key line, then the
 // summary after the run. It reads the store through selectors and acts only through RunControls.
 // Keys: the key map (keymap.ts) says which key does what and when; the key reducer (key-reducer.ts)
-// does it; useKeys holds the reducer's state here and performs its effects.
+// does it; useKeys holds the reducer's state here and performs its effects. A replay (gameday replay)
+// is the same screen fed from a journal: its header says so, and its keys move through the journal.
 import { useEffect, useRef } from 'react';
 import { Box, useInput, useStdin, useStdout } from 'ink';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
+import type { ReplaySource } from '../src/state/replay-player.ts';
 import type { GamedayStore, RunControls } from '../src/state/store.ts';
 import { BudgetPane } from './BudgetPane.tsx';
 import { Header } from './Header.tsx';
@@ -14,6 +16,7 @@ import { ImpactPane } from './ImpactPane.tsx';
 import { KeyLine } from './KeyHints.tsx';
 import { computeLayout, useTerminalSize, type Layout, type TerminalSize, type View } from './layout.ts';
 import { PreflightPane } from './PreflightPane.tsx';
+import { useReplayStatus } from './replay-badge.ts';
 import { SloPane } from './SloPane.tsx';
 import { SummaryScreen } from './SummaryScreen.tsx';
 import { TimelinePane } from './TimelinePane.tsx';
@@ -26,6 +29,8 @@ export interface AppProps {
   onQuit: () => void;
   /** tells when Ink has taken in a new frame (render-control-room wires Ink's onRender to it) */
   frames?: FrameSignal;
+  /** a journal played back instead of a live run */
+  replay?: ReplaySource;
 }
 
 export interface FrameSignal {
@@ -62,7 +67,7 @@ function useClearOnResize(size: TerminalSize, frames: FrameSignal | undefined) {
   }, [size, write, frames]);
 }
 
-export function App({ store, controls, onQuit, frames }: AppProps) {
+export function App({ store, controls, onQuit, frames, replay }: AppProps) {
   const { isRawModeSupported } = useStdin();
   const size = useTerminalSize();
   useClearOnResize(size, frames);
@@ -80,7 +85,8 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
       guards: s.guards.length,
     })),
   );
-  const keys = useKeys({ store, controls, onQuit, finished: run.finished });
+  const replayPaused = useReplayStatus(replay?.status)?.paused ?? false;
+  const keys = useKeys({ store, controls, onQuit, finished: run.finished, replay });
   useInput(keys.onInput, { isActive: isRawModeSupported });
 
   const view: View = keys.state.help ? 'help' : run.finished ? 'summary' : 'run';
@@ -96,14 +102,14 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
 
   return (
     <Box flexDirection="column" width={width}>
-      <Header store={store} width={width} />
+      <Header store={store} width={width} replay={replay?.status} />
       <Box
         flexDirection="column"
         width={width}
         height={layout.clipped ? layout.bodyHeight : undefined}
         overflow={layout.clipped ? 'hidden' : undefined}
       >
-        <Body store={store} view={view} layout={layout} />
+        <Body store={store} view={view} layout={layout} replay={replay !== undefined} />
       </Box>
       <KeyLine
         keys={keys.state}
@@ -113,19 +119,20 @@ export function App({ store, controls, onQuit, frames }: AppProps) {
         faultPaused={run.faultPaused}
         finished={run.finished}
         exitCode={run.exitCode}
+        replay={replay ? { paused: replayPaused } : undefined}
       />
     </Box>
   );
 }
 
 /** The panes under the header: the help overlay, the summary, or the run's panes. */
-function Body({ store, view, layout }: { store: GamedayStore; view: View; layout: Layout }) {
+function Body({ store, view, layout, replay }: { store: GamedayStore; view: View; layout: Layout; replay: boolean }) {
   const { width, bordered } = layout;
   const timeline =
     layout.timelineEntries > 0 ? (
       <TimelinePane store={store} width={width} bordered={bordered} maxEntries={layout.timelineEntries} />
     ) : null;
-  if (view === 'help') return <HelpOverlay width={width} bordered={bordered} />;
+  if (view === 'help') return <HelpOverlay width={width} bordered={bordered} replay={replay} />;
   if (view === 'summary') {
     return (
       <>

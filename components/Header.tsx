@@ -1,21 +1,26 @@
 // Header: experiment, target, fault, the phase track, elapsed time and the fault window as a bar.
 import { Box, Text } from 'ink';
 import { useStore } from 'zustand';
+import type { StoreApi } from 'zustand/vanilla';
 import { useShallow } from 'zustand/react/shallow';
 import { PHASES, type Phase, type Summary } from '../src/engine/events.ts';
+import type { ReplayStatus } from '../src/state/replay-player.ts';
 import type { GamedayStore } from '../src/state/store.ts';
 import { barParts } from './bar.ts';
 import { ACCENT, tone } from './colors.ts';
 import { clock, fit } from './format.ts';
 import { shown } from './shown.ts';
+import { useReplayBadge } from './replay-badge.ts';
 import { STATUS_HEADLINE } from './status.ts';
 
 export interface HeaderProps {
   store: GamedayStore;
   width: number;
+  /** a journal played back: the header says so, with its speed and position */
+  replay?: StoreApi<ReplayStatus>;
 }
 
-interface Badge {
+export interface Badge {
   text: string;
   color: string;
 }
@@ -34,7 +39,17 @@ function badgeFor(phase: Phase, faultActive: boolean, faultPaused: boolean, summ
   return { text: ' ○ NO FAULT ', color: 'green' };
 }
 
-export function Header({ store, width }: HeaderProps) {
+/** White on the badge's colour; inverse where colours are off. */
+function BadgeText({ badge }: { badge: Badge }) {
+  const colored = tone(badge.color) !== undefined;
+  return (
+    <Text bold inverse={!colored} color={colored ? 'white' : undefined} backgroundColor={tone(badge.color)} wrap="truncate-end">
+      {badge.text}
+    </Text>
+  );
+}
+
+export function Header({ store, width, replay }: HeaderProps) {
   const s = useStore(
     store,
     useShallow((st) => ({
@@ -52,7 +67,7 @@ export function Header({ store, width }: HeaderProps) {
   );
   const exp = s.experiment;
   const badge = badgeFor(s.phase, s.faultActive, s.faultPaused, s.summary);
-  const colored = tone(badge.color) !== undefined;
+  const replaying = useReplayBadge(replay, s.nowMs, s.summary !== null);
 
   // line 1: the title bar
   const parts = exp
@@ -64,7 +79,7 @@ export function Header({ store, width }: HeaderProps) {
         `${exp.rps} rps`,
       ]
     : [' GAMEDAY', 'loading experiment…'];
-  const titleWidth = Math.max(0, width - badge.text.length);
+  const titleWidth = Math.max(0, width - badge.text.length - (replaying ? [...replaying.text].length : 0));
   const title = fit(parts.join(' │ ') + ' ', titleWidth);
 
   // line 2: the phase track and the elapsed time
@@ -80,12 +95,11 @@ export function Header({ store, width }: HeaderProps) {
   return (
     <Box flexDirection="column" width={width}>
       <Box>
+        {replaying ? <BadgeText badge={replaying} /> : null}
         <Text inverse bold wrap="truncate-end">
           {title}
         </Text>
-        <Text bold inverse={!colored} color={colored ? 'white' : undefined} backgroundColor={tone(badge.color)} wrap="truncate-end">
-          {badge.text}
-        </Text>
+        <BadgeText badge={badge} />
       </Box>
       <Box width={width}>
         <Box width={Math.max(1, width - elapsed.length - 1)}>

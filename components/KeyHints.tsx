@@ -1,5 +1,6 @@
 // The key line at the bottom, drawn from the key map: the keys on offer (dimmed where they would do
-// nothing right now), or the note being typed, the quit question, or the last key's notice.
+// nothing right now), or the note being typed, the quit question, or the last key's notice. A replay
+// offers its own keys and says that it is read only.
 import { Text } from 'ink';
 import { ACCENT, tone } from './colors.ts';
 import type { KeyState } from './key-reducer.ts';
@@ -14,7 +15,11 @@ export interface KeyHintsProps {
   exitCode?: number;
   /** input is not available (no raw mode): say so instead of offering keys */
   inputless?: boolean;
+  /** a journal played back, and whether it is paused */
+  replay?: { paused: boolean };
 }
+
+export const READ_ONLY_HINT = 'replay: read only';
 
 function Hint({ b, s }: { b: Binding; s: HintState }) {
   if (b.danger) {
@@ -36,13 +41,24 @@ function Hint({ b, s }: { b: Binding; s: HintState }) {
   );
 }
 
-export function KeyHints({ faultActive, faultPaused, finished, exitCode, inputless }: KeyHintsProps) {
+export function KeyHints({ faultActive, faultPaused, finished, exitCode, inputless, replay }: KeyHintsProps) {
   if (inputless)
     return (
       <Text dimColor wrap="truncate-end">
         keyboard unavailable (no raw mode): use `gameday emergency-stop` from another terminal
       </Text>
     );
+  if (replay) {
+    const s = { faultActive, faultPaused, replayPaused: replay.paused };
+    return (
+      <Text wrap="truncate-end">
+        {hintBindings('replay').map((b) => (
+          <Hint key={b.action} b={b} s={s} />
+        ))}
+        <Text dimColor>{READ_ONLY_HINT}</Text>
+      </Text>
+    );
+  }
   const s = { faultActive, faultPaused };
   return (
     <Text wrap="truncate-end">
@@ -55,8 +71,8 @@ export function KeyHints({ faultActive, faultPaused, finished, exitCode, inputle
 }
 
 /** Beside a notice, the keys that matter most: "x/! stop · ? help", or "q quit" after the run. */
-function noticeHints(finished: boolean): string {
-  const actions = finished ? (['leave'] as const) : (['stop', 'help'] as const);
+function noticeHints(finished: boolean, replay: boolean): string {
+  const actions = replay ? (['replay-leave', 'help'] as const) : finished ? (['leave'] as const) : (['stop', 'help'] as const);
   return actions
     .map((a) => binding(a))
     .map((b) => `${hintKeys(b)} ${b.hint?.short ?? hintLabel(b)}`)
@@ -85,7 +101,7 @@ export function KeyLine({ keys, width, ...run }: KeyLineProps) {
         <Text bold color={tone(keys.notice.color)}>
           {keys.notice.text}
         </Text>
-        <Text dimColor>{`  · ${noticeHints(run.finished)}`}</Text>
+        <Text dimColor>{`  · ${noticeHints(run.finished, run.replay !== undefined)}`}</Text>
       </Text>
     );
   }

@@ -1,10 +1,12 @@
 // What a key does to the control room, as pure functions: (state, key, context) → { state, effects }.
 // The binding comes from the key map (keymap.ts); this file says what each action does. App keeps the
 // state (a ref, so every key of a burst sees the one before it, and React state to draw it) and
-// performs the effects, the emergency stop first (keypress → fault out is a measured figure).
+// performs the effects, the emergency stop first (keypress → fault out is a measured figure). In a
+// replay the keys move through the journal; the live run's keys only say that a replay is read only.
 import type { GamedayState } from '../src/state/store.ts';
 import { ACCENT } from './colors.ts';
-import { bindingFor, keyOf, type Action, type KeyFlags, type Mode } from './keymap.ts';
+import { SEEK_STEP_MS } from '../src/state/replay-cursor.ts';
+import { bindingFor, keyOf, type Action, type KeyFlags, type Mode, type RunState } from './keymap.ts';
 import { shown } from './shown.ts';
 
 export const NOTE_MAX_CHARS = 240;
@@ -45,18 +47,31 @@ export interface KeyContext {
   faultActive: boolean;
   faultPaused: boolean;
   phase: GamedayState['phase'];
+  /** a journal played back (gameday replay), not a run */
+  replay?: boolean;
 }
 
-export function contextOf(s: Pick<GamedayState, 'summary' | 'faultActive' | 'faultPaused' | 'phase'>): KeyContext {
-  return { finished: s.summary !== null, faultActive: s.faultActive || s.faultPaused, faultPaused: s.faultPaused, phase: s.phase };
+export function contextOf(s: Pick<GamedayState, 'summary' | 'faultActive' | 'faultPaused' | 'phase'>, replay = false): KeyContext {
+  const ctx: KeyContext = {
+    finished: s.summary !== null,
+    faultActive: s.faultActive || s.faultPaused,
+    faultPaused: s.faultPaused,
+    phase: s.phase,
+  };
+  return replay ? { ...ctx, replay } : ctx;
 }
+
+export const READ_ONLY_NOTICE = 'replay: read only — nothing to stop, roll back, pause or note; the run is over';
 
 export type KeyEffect =
   | { type: 'emergency-stop'; source: 'keyboard' | 'ctrl-c' | 'quit' }
   | { type: 'rollback-now' }
   | { type: 'toggle-pause' }
   | { type: 'add-note'; text: string }
-  | { type: 'quit' };
+  | { type: 'quit' }
+  | { type: 'replay-pause' }
+  | { type: 'seek'; deltaMs: number }
+  | { type: 'speed'; faster: boolean };
 
 export interface KeyResult {
   state: KeyState;
@@ -160,11 +175,23 @@ const ACTIONS: Record<Action, Reduce> = {
     const clean = input.replace(CONTROL, '');
     return clean ? same({ ...s, note: [...(s.note + clean)].slice(0, NOTE_MAX_CHARS).join('') }) : same(s);
   },
+  'replay-pause': (s) => to(s, { type: 'replay-pause' }),
+  'seek-back': (s) => to(s, { type: 'seek', deltaMs: -SEEK_STEP_MS }),
+  'seek-forward': (s) => to(s, { type: 'seek', deltaMs: SEEK_STEP_MS }),
+  slower: (s) => to(s, { type: 'speed', faster: false }),
+  faster: (s) => to(s, { type: 'speed', faster: true }),
+  'read-only': (s) => same({ ...s, notice: { text: READ_ONLY_NOTICE, color: 'yellow' } }),
+  'replay-leave': leave,
 };
+
+function runStateOf(ctx: KeyContext): RunState {
+  if (ctx.replay) return 'replay';
+  return ctx.finished ? 'finished' : 'live';
+}
 
 /** One key: find its binding in this mode and run state, and do its action. Unbound keys do nothing. */
 export function reduceKey(state: KeyState, press: Press, ctx: KeyContext): KeyResult {
-  const bound = bindingFor(press.input, press.key, state.mode, ctx.finished ? 'finished' : 'live');
+  const bound = bindingFor(press.input, press.key, state.mode, runStateOf(ctx));
   return bound ? ACTIONS[bound.action](state, ctx, press.input) : same(state);
 }
 

@@ -2,13 +2,14 @@
 // they are bound, and how the help overlay and the key line describe them. The key reducer
 // (key-reducer.ts) finds a key's binding here, and HelpOverlay and KeyHints draw from the same entries,
 // so a key cannot be documented one way and handled another. Keys work only where raw mode is
-// supported; otherwise the run goes headless and none of this is shown.
+// supported; otherwise the run goes headless and none of this is shown. A replay (gameday replay) has
+// its own run state: its keys move through the journal, and the live run's keys act on nothing.
 import type { Key } from 'ink';
 
 /** What keys do now: act on the run, type a note, or answer the quit question. */
 export type Mode = 'keys' | 'note' | 'confirm-quit';
-/** live: the run is going; finished: its summary is on screen */
-export type RunState = 'live' | 'finished';
+/** live: the run is going; finished: its summary is on screen; replay: a journal played back */
+export type RunState = 'live' | 'finished' | 'replay';
 
 export type Action =
   | 'leave'
@@ -25,14 +26,24 @@ export type Action =
   | 'note-add'
   | 'note-cancel'
   | 'note-erase'
-  | 'note-type';
+  | 'note-type'
+  | 'replay-pause'
+  | 'seek-back'
+  | 'seek-forward'
+  | 'slower'
+  | 'faster'
+  | 'read-only'
+  | 'replay-leave';
 
 /** The parts of Ink's Key the bindings look at. */
-export type KeyFlags = Pick<Key, 'ctrl' | 'meta' | 'shift' | 'return' | 'escape' | 'tab' | 'backspace' | 'delete'>;
+export type KeyFlags = Pick<Key, 'ctrl' | 'meta' | 'shift' | 'return' | 'escape' | 'tab' | 'backspace' | 'delete'> &
+  Partial<Pick<Key, 'leftArrow' | 'rightArrow'>>;
 
 interface NamedKey {
   label: string;
   matches: (input: string, key: KeyFlags) => boolean;
+  /** named on the key line too (the others are in the help only) */
+  inHints?: boolean;
 }
 
 const NAMED = {
@@ -41,6 +52,9 @@ const NAMED = {
   escape: { label: 'Esc', matches: (_, key) => key.escape },
   backspace: { label: 'Backspace', matches: (_, key) => key.backspace },
   delete: { label: 'Delete', matches: (_, key) => key.delete },
+  left: { label: '←', matches: (_, key) => key.leftArrow === true },
+  right: { label: '→', matches: (_, key) => key.rightArrow === true },
+  space: { label: 'space', matches: (input, key) => input === ' ' && !key.ctrl && !key.meta, inHints: true },
   // typed text: anything no other note key takes, without Ctrl, Meta or Tab
   text: {
     label: 'text',
@@ -58,6 +72,7 @@ export type KeyName = keyof typeof NAMED | (string & Record<never, never>);
 export interface HintState {
   faultActive: boolean;
   faultPaused: boolean;
+  replayPaused?: boolean;
 }
 
 export interface Binding {
@@ -74,11 +89,16 @@ export interface Binding {
 
 const ALL_MODES: readonly Mode[] = ['keys', 'note', 'confirm-quit'];
 const EITHER_RUN: readonly RunState[] = ['live', 'finished'];
+/** the runs of a live `gameday run` (the help overlay of a run lists these) */
+export const LIVE_RUNS: readonly RunState[] = EITHER_RUN;
+const REPLAY = { modes: ['keys'], runs: ['replay'] } as const;
 const KEYS_LIVE = { modes: ['keys'], runs: ['live'] } as const;
 const ASKING = { modes: ['confirm-quit'], runs: ['live'] } as const;
 const SUMMARY = { modes: ['keys', 'confirm-quit'], runs: ['finished'] } as const;
 const TYPING = { modes: ['note'], runs: EITHER_RUN } as const;
 const HELP_TOGGLE = 'show / hide this help';
+const SEEK = 'seek 5 s back / forward in the journal (back rebuilds the screen from the start)';
+const SPEED = 'slower / faster: 0.25× to 64×, doubling';
 
 /**
  * First match wins, though no key as Ink reports it has two entries in one mode and run state (a test
@@ -127,9 +147,35 @@ export const KEYMAP: readonly Binding[] = [
     help: 'write a note into the timeline (Enter adds it, Esc cancels)',
     hint: { label: 'note' },
   },
+  // a replay: its own keys move through the journal
+  {
+    action: 'replay-pause',
+    keys: ['space'],
+    when: REPLAY,
+    help: 'pause / resume the replay',
+    hint: { label: (s) => (s.replayPaused ? 'resume' : 'pause') },
+  },
+  { action: 'seek-back', keys: ['left'], when: REPLAY, help: SEEK, hint: { label: '-5s' } },
+  { action: 'seek-forward', keys: ['right'], when: REPLAY, help: SEEK, hint: { label: '+5s' } },
+  { action: 'slower', keys: ['-'], when: REPLAY, help: SPEED, hint: { label: 'slower' } },
+  { action: 'faster', keys: ['+', '='], when: REPLAY, help: SPEED, hint: { label: 'faster' } },
+  // the live run's keys: a replay never stops, rolls back, pauses a fault or writes a note
+  {
+    action: 'read-only',
+    keys: ['x', 'X', '!', 'r', 'R', 'p', 'P', 'n', 'N'],
+    when: REPLAY,
+    help: 'nothing: a replay is read only (no stop, rollback, fault pause or note)',
+  },
   // keys keep working under the overlay
-  { action: 'help', keys: ['?'], when: { modes: ['keys', 'confirm-quit'], runs: EITHER_RUN }, help: HELP_TOGGLE, hint: { label: 'help' } },
-  { action: 'close-help', keys: ['escape'], when: KEYS_LIVE, help: HELP_TOGGLE },
+  {
+    action: 'help',
+    keys: ['?'],
+    when: { modes: ['keys', 'confirm-quit'], runs: [...EITHER_RUN, 'replay'] },
+    help: HELP_TOGGLE,
+    hint: { label: 'help' },
+  },
+  { action: 'close-help', keys: ['escape'], when: { modes: ['keys'], runs: ['live', 'replay'] }, help: HELP_TOGGLE },
+  { action: 'replay-leave', keys: ['q', 'Q', 'ctrl+c'], when: REPLAY, help: 'leave the replay (exit 0)', hint: { label: 'quit' } },
   // asks while a fault is active or being injected; stops at once with nothing injected yet; during
   // rollback and verify only says the summary follows
   {
@@ -174,10 +220,15 @@ export function keyLabels(b: Binding): string[] {
     .map((name) => (isNamedKey(name) ? NAMED[name].label : name));
 }
 
-/** The keys the key line names: the characters only (Enter, Esc and the others are in the help). */
+/** The keys the key line names: the characters (and space) only (Enter, Esc and the others are in the help). */
 export function hintKeys(b: Binding): string {
+  const hinted = new Set(
+    Object.values(NAMED)
+      .filter((k: NamedKey) => k.inHints)
+      .map((k) => k.label),
+  );
   return keyLabels(b)
-    .filter((label) => label.length === 1)
+    .filter((label) => label.length === 1 || hinted.has(label))
     .join('/');
 }
 
@@ -192,11 +243,11 @@ export interface HelpRow {
   danger: boolean;
 }
 
-/** The help overlay's lines: one per help text, with the keys of every entry that has it. */
-export function helpRows(map: readonly Binding[] = KEYMAP): HelpRow[] {
+/** The help overlay's lines: one per help text, with the keys of every entry that has it, for a live run or a replay. */
+export function helpRows(map: readonly Binding[] = KEYMAP, runs: readonly RunState[] = LIVE_RUNS): HelpRow[] {
   const rows: HelpRow[] = [];
   for (const b of map) {
-    if (!b.help) continue;
+    if (!b.help || !b.when.runs.some((r) => runs.includes(r))) continue;
     const row = rows.find((r) => r.text === b.help);
     if (row) row.keys.push(...keyLabels(b).filter((k) => !row.keys.includes(k)));
     else rows.push({ keys: keyLabels(b), text: b.help, danger: b.danger ?? false });

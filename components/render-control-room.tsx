@@ -1,5 +1,6 @@
 // The one entry point business code uses: the run command calls renderControlRoom and never JSX.
 import { render } from 'ink';
+import { NO_RUN, type ReplaySource } from '../src/state/replay-player.ts';
 import type { GamedayStore, RunControls } from '../src/state/store.ts';
 import { App, type FrameSignal } from './App.tsx';
 import { withIncrementalFix } from './ink-incremental-fix.ts';
@@ -12,7 +13,10 @@ const SNAPSHOT_EVERY_MS = 1000;
 
 export interface ControlRoomOptions {
   store: GamedayStore;
-  controls: RunControls;
+  /** the run's controls; a replay has none */
+  controls?: RunControls;
+  /** a journal played back (gameday replay) */
+  replay?: ReplaySource;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
   /** redraw only the lines that changed (default true; see ink-incremental-fix.ts) */
@@ -46,24 +50,31 @@ export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
   // Stays attached: src/commands/run.ts writes the summary here after unmount and relies on it for EPIPE/EIO.
   stdout.on('error', onStreamError);
   const mirror = throttledMirror(opts.store, SNAPSHOT_EVERY_MS);
-  // Ctrl+C reaches App as a key (exitOnCtrlC: false): it becomes controls.emergencyStop('ctrl-c').
-  const instance = render(<App store={mirror.store} controls={opts.controls} onQuit={() => unmount()} frames={frames} />, {
-    // Ink 6.8.0's incremental renderer drifts a row per frame; the fix wraps the stream (ink#909)
-    stdout: incremental ? withIncrementalFix(stdout) : stdout,
-    stdin: opts.stdin ?? process.stdin,
-    exitOnCtrlC: false,
-    patchConsole: false,
-    incrementalRendering: incremental,
-    maxFps: MAX_FPS,
-    // Ink calls onRender between computing a frame and recording it as its last output: tell App
-    // once the call is over, so a write() then puts the new frame back, not the one before.
-    onRender: () => {
-      if (frameListeners.size === 0) return;
-      queueMicrotask(() => {
-        for (const listener of [...frameListeners]) listener();
-      });
-    },
+  // a replay's seek replaces the whole state: shown at once, not at the next snapshot
+  const unsubscribeSeeks = opts.replay?.status.subscribe((s, prev) => {
+    if (s.seeks !== prev.seeks) mirror.flush();
   });
+  // Ctrl+C reaches App as a key (exitOnCtrlC: false): it becomes controls.emergencyStop('ctrl-c').
+  const instance = render(
+    <App store={mirror.store} controls={opts.controls ?? NO_RUN} onQuit={() => unmount()} frames={frames} replay={opts.replay} />,
+    {
+      // Ink 6.8.0's incremental renderer drifts a row per frame; the fix wraps the stream (ink#909)
+      stdout: incremental ? withIncrementalFix(stdout) : stdout,
+      stdin: opts.stdin ?? process.stdin,
+      exitOnCtrlC: false,
+      patchConsole: false,
+      incrementalRendering: incremental,
+      maxFps: MAX_FPS,
+      // Ink calls onRender between computing a frame and recording it as its last output: tell App
+      // once the call is over, so a write() then puts the new frame back, not the one before.
+      onRender: () => {
+        if (frameListeners.size === 0) return;
+        queueMicrotask(() => {
+          for (const listener of [...frameListeners]) listener();
+        });
+      },
+    },
+  );
   // Ink 6.8 settles only a waitUntilExit() promise that exists when it unmounts: asked for after an
   // early unmount (a closed terminal) it would never settle, and the run would end with the loop
   // drained (exit 0, ledger left open). So ask at once; and should Ink's unmount throw half-way, settle
@@ -75,6 +86,7 @@ export function renderControlRoom(opts: ControlRoomOptions): ControlRoom {
     if (unmounted) return;
     unmounted = true;
     mirror.dispose();
+    unsubscribeSeeks?.();
     try {
       instance.unmount();
     } catch {

@@ -15,7 +15,14 @@ const URGENT: readonly (keyof GamedayState)[] = [
   'experiment',
 ];
 
-export function throttledMirror(source: GamedayStore, intervalMs: number): { store: GamedayStore; dispose(): void } {
+export interface Mirror {
+  store: GamedayStore;
+  /** copies the source now (a replay's seek is shown at once, whatever changed) */
+  flush(): void;
+  dispose(): void;
+}
+
+export function throttledMirror(source: GamedayStore, intervalMs: number): Mirror {
   const mirror = createStore<GamedayState>()(() => source.getState());
   let lastMs = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -33,6 +40,7 @@ export function throttledMirror(source: GamedayStore, intervalMs: number): { sto
   });
   return {
     store: mirror,
+    flush: copy,
     dispose() {
       unsubscribe();
       if (timer) clearTimeout(timer);

@@ -3,6 +3,7 @@
 // goes out before any render.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Key } from 'ink';
+import type { ReplayControls } from '../src/state/replay-player.ts';
 import type { GamedayStore, RunControls } from '../src/state/store.ts';
 import {
   INITIAL_KEY_STATE,
@@ -18,7 +19,7 @@ import {
 
 const NOTICE_MS = 4000;
 
-function perform(effect: KeyEffect, controls: RunControls, onQuit: () => void): void {
+function perform(effect: KeyEffect, controls: RunControls, onQuit: () => void, replay: ReplayControls | undefined): void {
   switch (effect.type) {
     case 'emergency-stop':
       return controls.emergencyStop(effect.source);
@@ -30,6 +31,12 @@ function perform(effect: KeyEffect, controls: RunControls, onQuit: () => void): 
       return controls.addNote(effect.text);
     case 'quit':
       return onQuit();
+    case 'replay-pause':
+      return replay?.togglePause();
+    case 'seek':
+      return replay?.seekBy(effect.deltaMs);
+    case 'speed':
+      return effect.faster ? replay?.faster() : replay?.slower();
   }
 }
 
@@ -39,6 +46,8 @@ export interface UseKeysOptions {
   onQuit: () => void;
   /** the summary is on screen (as App draws it) */
   finished: boolean;
+  /** a journal played back: the replay's keys, and the run's do nothing */
+  replay?: ReplayControls;
 }
 
 export interface Keys {
@@ -46,26 +55,26 @@ export interface Keys {
   onInput: (input: string, key: Key) => void;
 }
 
-export function useKeys({ store, controls, onQuit, finished }: UseKeysOptions): Keys {
+export function useKeys({ store, controls, onQuit, finished, replay }: UseKeysOptions): Keys {
   const ref = useRef(INITIAL_KEY_STATE);
   const [state, setState] = useState(INITIAL_KEY_STATE);
 
   const apply = useCallback(
     ({ state: next, effects }: KeyResult) => {
       ref.current = next;
-      for (const effect of effects) perform(effect, controls, onQuit);
+      for (const effect of effects) perform(effect, controls, onQuit, replay);
       setState(next);
     },
-    [controls, onQuit],
+    [controls, onQuit, replay],
   );
 
   // the freshest run state for every key, not the last render's: a key may arrive between a tick
   // and its frame, and a key's effect may change the run before the next key of its burst
   const onInput = useCallback(
     (input: string, key: Key) => {
-      for (const press of pressesOf(input, key)) apply(reduceKey(ref.current, press, contextOf(store.getState())));
+      for (const press of pressesOf(input, key)) apply(reduceKey(ref.current, press, contextOf(store.getState(), replay !== undefined)));
     },
-    [store, apply],
+    [store, apply, replay],
   );
 
   useEffect(() => {

@@ -157,6 +157,17 @@ withCommon(
 });
 
 program
+  .command('replay')
+  .description('play a journal back: the control room as the run showed it, or its events again (--output)')
+  .argument('<journal>', 'journal file')
+  .option('--speed <n>', 'times the recorded pace, 0.1 to 1000', '1')
+  .addOption(new Option('--output <format>', 'headless: the events again as text or NDJSON').choices(['text', 'json']))
+  .action(async (journal: string, opts: { speed: string; output?: string }) => {
+    const { replayCommand } = await import('./commands/replay.ts');
+    exitCode = await replayCommand(journal, opts);
+  });
+
+program
   .command('watchdog', { hidden: true })
   .requiredOption('--experiment-id <id>')
   .requiredOption('--state-dir <dir>')

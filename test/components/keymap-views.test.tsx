@@ -5,7 +5,17 @@ import { cleanup, render } from 'ink-testing-library';
 import { HelpOverlay } from '../../components/HelpOverlay.tsx';
 import { KeyHints, KeyLine } from '../../components/KeyHints.tsx';
 import { INITIAL_KEY_STATE } from '../../components/key-reducer.ts';
-import { KEYMAP, QUIT_QUESTION, helpRows, hintBindings, hintKeys, hintLabel, keyLabels, noteHint } from '../../components/keymap.ts';
+import {
+  KEYMAP,
+  LIVE_RUNS,
+  QUIT_QUESTION,
+  helpRows,
+  hintBindings,
+  hintKeys,
+  hintLabel,
+  keyLabels,
+  noteHint,
+} from '../../components/keymap.ts';
 import { HELP_LINES, paneOverhead } from '../../components/layout.ts';
 import { plain } from './render-at.ts';
 
@@ -17,8 +27,8 @@ describe('the help overlay', () => {
   const out = frame(<HelpOverlay width={120} bordered={false} />);
   const lines = out.split('\n');
 
-  it('shows every entry with help text, on one line with all its keys', () => {
-    for (const b of KEYMAP.filter((e) => e.help)) {
+  it('shows every entry of a run with help text, on one line with all its keys', () => {
+    for (const b of KEYMAP.filter((e) => e.help && e.when.runs.some((r) => LIVE_RUNS.includes(r)))) {
       const line = lines.find((l) => l.includes(b.help!));
       expect(line, b.action).toBeDefined();
       for (const k of keyLabels(b)) expect(line, `${b.action}: ${k}`).toContain(k);
@@ -36,6 +46,18 @@ describe('the help overlay', () => {
   });
   it('is as tall as the layout makes room for (a new help line must update HELP_LINES)', () => {
     expect(lines).toHaveLength(HELP_LINES + paneOverhead(false));
+  });
+  it('of a replay: its keys only, each entry on one line with all its keys, no taller than a run’s', () => {
+    const replay = frame(<HelpOverlay width={120} bordered={false} replay />).split('\n');
+    for (const b of KEYMAP.filter((e) => e.help && e.when.runs.includes('replay'))) {
+      const line = replay.find((l) => l.includes(b.help!));
+      expect(line, b.action).toBeDefined();
+      for (const k of keyLabels(b)) expect(line, `${b.action}: ${k}`).toContain(k);
+    }
+    expect(replay.some((l) => l.includes('EMERGENCY STOP'))).toBe(false);
+    expect(replay.join('\n')).toContain('no ledger is opened');
+    expect(replay.length).toBeLessThanOrEqual(HELP_LINES + paneOverhead(false));
+    expect(helpRows(undefined, ['replay']).length).toBeGreaterThan(0);
   });
 });
 

@@ -27,4 +27,15 @@ describe('throttledMirror', () => {
     source.setState({ phase: 'done' });
     expect(store.getState().phase).toBe('observe');
   });
+
+  it('flush copies at once what would wait for the next snapshot (a replay’s seek)', () => {
+    const source = createGamedayStore();
+    const { store, flush, dispose } = throttledMirror(source, 60_000);
+    source.setState({ nowMs: 1 });
+    source.setState({ nowMs: 2 });
+    expect(store.getState().nowMs).not.toBe(2);
+    flush();
+    expect(store.getState().nowMs).toBe(2);
+    dispose();
+  });
 });

@@ -8,6 +8,8 @@ import { resolveRunPlan } from '../../src/config/plan.ts';
 import { ExperimentRun } from '../../src/engine/run.ts';
 import { JournalWriter, readJournal } from '../../src/headless/journal.ts';
 import { reduce } from '../../src/state/reducer.ts';
+import { stateAt } from '../../src/state/replay-cursor.ts';
+import { ReplayPlayer } from '../../src/state/replay-player.ts';
 import { createGamedayStore, initialState, storeFace } from '../../src/state/store.ts';
 import { tempDir } from '../helpers/cli.ts';
 
@@ -49,5 +51,19 @@ describe('replay', () => {
     expect(replayed.phasesVisited).toEqual(['preflight', 'baseline', 'inject', 'observe', 'rollback', 'verify', 'done']);
     expect(replayed.timeline.some((t) => t.text === 'note: a note from the team')).toBe(true);
     expect(replayed.history.length).toBeGreaterThan(10);
+
+    // gameday replay's own path: the cursor (through its checkpoints) and the player, to the end
+    expect(stateAt(events, events.length)).toEqual(live.getState());
+    const store = createGamedayStore();
+    const player = new ReplayPlayer(events, { speed: 1000, store });
+    player.start();
+    await player.ended;
+    expect(store.getState()).toEqual(live.getState());
+    // and a seek back to the start of the fault shows the run as it was then
+    const fault = events.find((e) => e.type === 'fault' && e.state === 'in')!;
+    player.seekBy(fault.ts - player.positionMs());
+    expect(store.getState()).toMatchObject({ faultActive: true, rollbackTrigger: null, summary: null });
+    expect(['inject', 'observe']).toContain(store.getState().phase);
+    player.dispose();
   });
 });

@@ -23,6 +23,8 @@ export const KEY = {
   delete: { input: '', key: flags({ delete: true }) },
   tab: { input: '', key: flags({ tab: true }) },
   up: { input: '', key: flags() },
+  left: { input: '', key: flags({ leftArrow: true }) },
+  right: { input: '', key: flags({ rightArrow: true }) },
   ctrlC: { input: 'c', key: flags({ ctrl: true }) },
   ctrlA: { input: 'a', key: flags({ ctrl: true }) },
   metaX: { input: 'x', key: flags({ meta: true }) },
