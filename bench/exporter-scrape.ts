@@ -18,6 +18,7 @@ import { utcDate } from '../src/budget/ledger-store.ts';
 import { LEDGER_FILE, Ledger } from '../src/budget/sqlite-ledger.ts';
 import { LedgerExporter, LedgerReader } from '../src/telemetry/ledger-exporter.ts';
 import { intArg, machineLine, median, ROOT, row } from './lib.ts';
+import { writeResults } from './results.ts';
 
 const args = process.argv.slice(2);
 const EXPERIMENTS = intArg(args, '--experiments', 10_000);
@@ -140,6 +141,17 @@ async function overHttp(targets: Target[]): Promise<void> {
   console.log(
     `exporter GET − bare GET (medians): ${(exporterMedian - bare).toFixed(3)} ms; exporter/bare: ${(exporterMedian / bare).toFixed(2)}×`,
   );
+  writeResults('exporter-scrape', [
+    {
+      name: `one \`gameday exporter\` scrape, ${EXPERIMENTS + 22} experiments in the ledger`,
+      value: exporterMedian,
+      unit: 'ms',
+      anchor: 'a bare HTTP server, same run',
+      anchorValue: bare,
+      ratio: exporterMedian / bare,
+      goal: '≤ 10 ms',
+    },
+  ]);
 }
 
 async function inProcess(stateDir: string): Promise<void> {

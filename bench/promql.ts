@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startPrometheus, waitForScrapes } from '../test/helpers/monitoring.ts';
 import { fmtMs, intArg, machineLine, median, ratio, ROOT, sleep } from './lib.ts';
+import { writeResults, type BenchResult } from './results.ts';
+
+const figures: BenchResult[] = [];
 
 const args = process.argv.slice(2);
 const RUNS = intArg(args, '--runs', 5);
@@ -102,6 +105,15 @@ async function detection(): Promise<void> {
     const p = median(promql);
     console.log(`median own traffic: ${fmtMs(o)} · median PromQL guard: ${fmtMs(p)} · ratio PromQL/own ${ratio(p, o)}`);
     console.log('Argo Rollouts / Flagger analysis interval by default (NOT measured): 60000 ms, so a breach is judged up to a minute late');
+    figures.push({
+      name: 'breach detection through a PromQL guard (Prometheus scrape 1 s, queryEvery 500 ms)',
+      value: p,
+      unit: 'ms',
+      anchor: "gameday's own traffic window, same fault, same run",
+      anchorValue: o,
+      ratio: p / o,
+      goal: 'reported (Argo Rollouts / Flagger: 60 s analysis interval by default)',
+    });
   } finally {
     await prom.close();
   }
@@ -132,6 +144,15 @@ async function scrapeCost(): Promise<void> {
   console.log(
     `median scrape: ${metrics.toFixed(2)} ms · same server, a 404 (the anchor: HTTP alone): ${bare.toFixed(2)} ms · scrape − anchor ${(metrics - bare).toFixed(2)} ms`,
   );
+  figures.push({
+    name: "a run's /metrics scrape at 1000 rps",
+    value: metrics,
+    unit: 'ms',
+    anchor: 'a 404 from the same server (HTTP alone)',
+    anchorValue: bare,
+    ratio: metrics / bare,
+    goal: 'reported',
+  });
   (stop as () => void)();
   await run.catch(() => null);
 }
@@ -139,3 +160,4 @@ async function scrapeCost(): Promise<void> {
 console.log(`# bench/promql.ts · ${machineLine()}`);
 await detection();
 await scrapeCost();
+writeResults('promql', figures);

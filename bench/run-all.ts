@@ -32,7 +32,9 @@ for (const [file, sharedFlags] of BENCHES) {
   if (r.status !== 0) failed++;
 }
 
-const num = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+// three significant digits at least: 0.027 ms must not print as 0.0
+const num = (x: number, digits = 1): string =>
+  Number.isFinite(x) ? (Math.abs(x) < 1 && x !== 0 ? x.toPrecision(3) : x.toFixed(digits)) : '—';
 console.log(`\n=== every figure (${RESULTS_FILE}) ===`);
 console.log('| figure | value | anchor | anchor value | ratio | goal |\n|---|---|---|---|---|---|');
 for (const [bench, { measuredAt, figures }] of Object.entries(readResults())) {
