@@ -154,11 +154,13 @@ async function freePort(): Promise<number> {
  * paths in a temp dir. Keep-alive connections are not recycled every 1000 requests (nginx's
  * default), so that "connections opened" counts the client's doing only.
  */
-export async function spawnNginx(): Promise<NginxProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'gameday-bench-nginx-'));
-  const port = await freePort();
+/**
+ * A one-worker nginx.conf whose pid, logs and temp paths are all in `dir`; `http`: the lines of its
+ * http block after those (servers, upstreams).
+ */
+export function nginxConf(dir: string, http: string[]): string {
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, `${t}_temp`)};`);
-  const conf = [
+  return [
     // as root, workers would drop to www-data, who cannot enter the 0700 temp dir
     ...(process.getuid?.() === 0 ? ['user root;'] : []),
     'worker_processes 1;',
@@ -167,13 +169,21 @@ export async function spawnNginx(): Promise<NginxProcess> {
     'events { worker_connections 4096; }',
     'http {',
     '  access_log off;',
-    '  keepalive_requests 1000000;',
-    '  keepalive_timeout 60s;',
     ...temps,
-    `  server { listen 127.0.0.1:${port}; location / { return 200; } }`,
+    ...http,
     '}',
     '',
   ].join('\n');
+}
+
+export async function spawnNginx(): Promise<NginxProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'gameday-bench-nginx-'));
+  const port = await freePort();
+  const conf = nginxConf(dir, [
+    '  keepalive_requests 1000000;',
+    '  keepalive_timeout 60s;',
+    `  server { listen 127.0.0.1:${port}; location / { return 200; } }`,
+  ]);
   writeFileSync(join(dir, 'nginx.conf'), conf);
   const child = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
     cwd: dir,

@@ -26,8 +26,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultProxy } from '../src/faults/proxy.ts';
 import { freePort } from '../test/helpers/monitoring.ts';
-import { fmtNum, intArg, machineLine, median, row, sleep } from './lib.ts';
-import { writeResults } from './results.ts';
+import { fmtNum, intArg, machineLine, median, nginxConf, row, sleep } from './lib.ts';
+import { writeResults, type BenchResult } from './results.ts';
 
 const NGINX = '/usr/sbin/nginx';
 const WRK = '/usr/bin/wrk';
@@ -52,27 +52,15 @@ interface Nginx {
   close(): Promise<void>;
 }
 
-function nginxConf(dir: string, backendPort: number, proxyPort: number): string {
-  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, `${t}_temp`)};`);
-  return [
-    // as root nginx would drop its worker to a user who cannot enter the 0700 temp dir
-    ...(process.getuid?.() === 0 ? ['user root;'] : []),
-    'worker_processes 1;',
-    `pid ${join(dir, 'nginx.pid')};`,
-    `error_log ${join(dir, 'error.log')} warn;`,
-    'events { worker_connections 4096; }',
-    'http {',
-    '  access_log off;',
-    ...temps,
+function proxyConf(dir: string, backendPort: number, proxyPort: number): string {
+  return nginxConf(dir, [
     `  upstream backend { server 127.0.0.1:${backendPort}; keepalive 64; }`,
     `  server { listen 127.0.0.1:${backendPort}; location / { return 200 "ok"; } }`,
     `  server {`,
     `    listen 127.0.0.1:${proxyPort};`,
     '    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }',
     '  }',
-    '}',
-    '',
-  ].join('\n');
+  ]);
 }
 
 function getStatus(url: string): Promise<number> {
@@ -91,7 +79,7 @@ async function startNginx(): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'gameday-bench-nginx-'));
   const [backendPort, proxyPort] = [await freePort(), await freePort()];
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, nginxConf(dir, backendPort, proxyPort));
+  writeFileSync(conf, proxyConf(dir, backendPort, proxyPort));
   const child = spawn(NGINX, ['-p', dir, '-c', conf, '-g', 'daemon off;'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -205,16 +193,6 @@ async function oneRound(k: number, nginx: Nginx, proxyUrl: string): Promise<Roun
 
 const added = (c: Cycle, which: 'gameday' | 'nginx'): number => c[which].p50Ms - c.direct.p50Ms;
 
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  anchor: string;
-  anchorValue: number;
-  ratio: number;
-  goal: string;
-}
-
 const round3 = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 function printRound(k: number, r: Round): void {
@@ -245,7 +223,7 @@ function printRound(k: number, r: Round): void {
   );
 }
 
-function summarise(rounds: Round[]): Result[] {
+function summarise(rounds: Round[]): BenchResult[] {
   const med = (pick: (r: Round) => number) => median(rounds.map(pick));
   const nginxRps = med((r) => r.nginx.rps);
   const gamedayRps = med((r) => r.gameday.rps);
