@@ -172,16 +172,16 @@ export async function runExperimentCommand(opts: RunCommandOptions): Promise<num
   const stateDir = resolveStateDir(plan.stateDir);
   // Signals are caught before the ledger opens: a stop that comes while it connects is kept for the run.
   const signals = catchSignals();
-  // ...and from here `gameday emergency-stop` on this machine can signal us before it opens the ledger
-  const unregister = registerController(stateDir, ledgerIdentity(stateDir, plan.ledgerUrl));
   let ledger: LedgerStore;
   try {
     ledger = await openLedger(ledgerTarget(stateDir, plan.ledgerUrl ?? undefined));
   } catch (err) {
     signals.release();
-    unregister();
     throw ledgerOpenError(err);
   }
+  // From here `gameday emergency-stop` on this machine signals us before it opens the ledger. Only
+  // now: a run refused for its ledger leaves nothing in the state dir.
+  const unregister = registerController(stateDir, ledgerIdentity(stateDir, plan.ledgerUrl));
   const redact = makeRedactor();
   let started = false;
   let stopWatch: { close(): Promise<void> } | null = null;
