@@ -1,7 +1,7 @@
 // A real headless Chromium (Debian's package) for looking at what gameday renders for a browser: a
 // screenshot, the DOM after parsing. Each run gets its own throwaway profile and is killed (its whole
-// process group) after a timeout. Missing: the suite is skipped, unless GAMEDAY_REQUIRE_INTEGRATION
-// is set (CI), where it fails with the line that installs it.
+// process group) after a timeout. Missing: the suite fails with the line that installs it, as the
+// other real-component helpers do (postgres.ts), never a silent skip.
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,16 +25,11 @@ function chromiumBinary(): string | null {
   return null;
 }
 
-/** A describe() that needs Chromium: skipped when it is missing, failed instead under GAMEDAY_REQUIRE_INTEGRATION. */
+/** A describe() that needs Chromium: when it is missing, every test in it fails naming the package. */
 export function describeWithChromium(name: string, fn: () => void): void {
-  const present = chromiumBinary() !== null;
-  if (!present && !process.env.GAMEDAY_REQUIRE_INTEGRATION) {
-    describe.skip(`${name} (${MISSING})`, fn);
-    return;
-  }
   describe(name, () => {
     beforeAll(() => {
-      if (!present) throw new Error(MISSING);
+      if (chromiumBinary() === null) throw new Error(MISSING);
     });
     fn();
   });
