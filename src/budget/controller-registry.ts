@@ -2,14 +2,15 @@
 // that `gameday emergency-stop` can signal them before it has loaded its config or opened the
 // ledger: that is most of its start-up, and the ledger may be locked or out of reach just then.
 // The ledger's list stays the authority (emergency-stop signals from it too, and waits on it);
-// this is a head start. No dependencies beyond node: the emergency-stop entry point loads it alone.
+// this is a head start. Nothing heavy: the emergency-stop entry point loads it before the CLI.
 //
 // A pid is signalled only if the process holding it now started when the controller did (Linux:
 // /proc/<pid>/stat, field 22, in clock ticks since boot), so a reused pid is never signalled.
 // Where there is no /proc, nothing is registered and nothing is signalled early.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../fs/write-atomic.ts';
 
 const DIR = 'controllers';
 
@@ -55,9 +56,7 @@ export function registerController(stateDir: string, ledger: string, pid = proce
   const file = join(dir, `${pid}.json`);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ pid, startTicks, ledger } satisfies Entry), { mode: 0o600 });
-    renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify({ pid, startTicks, ledger } satisfies Entry), 0o600);
   } catch {
     return () => {};
   }

@@ -1,8 +1,7 @@
 // gameday init [FILE]: a commented experiment file to start from. An existing file is never
 // replaced without --force, and then atomically (a reader sees the old file or the new, never half).
-import { randomBytes } from 'node:crypto';
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, parse, relative, resolve, sep } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, parse, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { httpUrl } from '../config/bounds.ts';
 import { ConfigError } from '../config/errors.ts';
@@ -10,6 +9,7 @@ import { loadConfig } from '../config/load.ts';
 import { ROOT_DIR } from '../config/package-root.ts';
 import { ExperimentSchema } from '../config/schema.ts';
 import { EXIT, type ExitCode } from '../errors/exit-codes.ts';
+import { writeFileAtomic } from '../fs/write-atomic.ts';
 import { GamedayError } from '../errors/gameday-error.ts';
 import { printable } from '../headless/printable.ts';
 import { INIT_TYPES, experimentYaml, type InitType } from './init-template.ts';
@@ -61,18 +61,11 @@ function writeProblem(err: unknown, shown: string): GamedayError {
   return new GamedayError(`cannot write ${shown}: ${why}`);
 }
 
-/** New files only (`wx`: no check-then-write race); with force, a temp file renamed over the old one. */
+/** New files only (`wx`: no check-then-write race); with force, written whole over the old one (a link is replaced, not followed). */
 function writeExperiment(path: string, text: string, force: boolean, shown: string): void {
   try {
-    if (!force) return writeFileSync(path, text, { flag: 'wx', mode: 0o644 });
-    const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-    writeFileSync(temp, text, { flag: 'wx', mode: 0o644 });
-    try {
-      renameSync(temp, path);
-    } catch (err) {
-      unlinkSync(temp);
-      throw err;
-    }
+    if (force) writeFileAtomic(path, text, 0o644);
+    else writeFileSync(path, text, { flag: 'wx', mode: 0o644 });
   } catch (err) {
     throw writeProblem(err, shown);
   }

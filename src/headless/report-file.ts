@@ -2,10 +2,10 @@
 // private like the journal (0600), and written whole or not at all (a temp file beside it, synced,
 // renamed over). An existing file is replaced only when it is a gameday report: a typo must not
 // destroy a journal, a config or anything else.
-import { closeSync, fsyncSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigError } from '../config/errors.ts';
+import { writeFileAtomic } from '../fs/write-atomic.ts';
 import { HTML_REPORT_TAG } from './report-html.ts';
 
 const MARKDOWN_TAG = '# Game day report: ';
@@ -68,25 +68,11 @@ export function checkReportOut(path: string): string {
   return path;
 }
 
-/** Writes `text` to `path` whole (0600): a temp file in the same directory, synced, renamed over. */
+/** Writes `text` to `path` whole, 0600 (write-atomic.ts). */
 export function writeReportFile(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx', 0o600);
-    const buf = Buffer.from(text, 'utf8');
-    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
+    writeFileAtomic(path, text, 0o600);
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never created, or already renamed
-    }
     throw new ConfigError([`${path} cannot be written (${errText(err)})`], '--out');
   }
 }
