@@ -180,10 +180,9 @@ let connections: number | undefined;
 let connects = 0;
 diagnostics.subscribe('undici:client:connected', () => connects++);
 
-async function runStep(targetUrl: string, rps: number, stepMs: number, account: BudgetAccount): Promise<Step> {
-  const budget = new TimedBudget(account);
-  const window = new JudgeWindow({ windowMs: 5_000 });
-  const gen = new TrafficGenerator({
+/** A generator as the engine makes one (the defaults' timeout and maxInFlight), on the bench's clock. */
+function benchGenerator(targetUrl: string, rps: number, budget: BudgetAccount, window: SloWindow): TrafficGenerator {
+  return new TrafficGenerator({
     targetUrl,
     path: '/',
     rps,
@@ -194,6 +193,12 @@ async function runStep(targetUrl: string, rps: number, stepMs: number, account: 
     window,
     now: nowMs,
   });
+}
+
+async function runStep(targetUrl: string, rps: number, stepMs: number, account: BudgetAccount): Promise<Step> {
+  const budget = new TimedBudget(account);
+  const window = new JudgeWindow({ windowMs: 5_000 });
+  const gen = benchGenerator(targetUrl, rps, budget, window);
   const t0 = nowMs();
   window.fromMs = t0 + WARM_MS;
   window.toMs = t0 + stepMs;
@@ -356,17 +361,7 @@ const STALL = { beforeMs: 2_000, stallMs: 3_000, afterMs: 4_000, bucketMs: 250 }
  */
 async function stallStep(targetUrl: string, rps: number, pause: () => void, resume: () => void): Promise<Stall> {
   const window = new TraceWindow({ windowMs: 5_000 });
-  const gen = new TrafficGenerator({
-    targetUrl,
-    path: '/',
-    rps,
-    timeoutMs: TIMEOUT_MS,
-    maxInFlight: MAX_IN_FLIGHT,
-    connections,
-    budget: new MemoryBudget({ costPerRequestUsd: 0.001, experimentCapUsd: 1e6, dayCapUsd: 1e6 }),
-    window,
-    now: nowMs,
-  });
+  const gen = benchGenerator(targetUrl, rps, new MemoryBudget({ costPerRequestUsd: 0.001, experimentCapUsd: 1e6, dayCapUsd: 1e6 }), window);
   const connects0 = connects;
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, gen.stats().inFlight)), 5);
